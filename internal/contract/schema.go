@@ -1,0 +1,235 @@
+package contract
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+//go:embed schemas/*.schema.json
+var schemaFS embed.FS
+
+// Schema names.
+const (
+	SchemaActionList = "actionlist"
+	SchemaBundle     = "bundle"
+	SchemaState      = "state"
+)
+
+// SchemaNames lists the embedded contract schemas.
+var SchemaNames = []string{SchemaActionList, SchemaBundle, SchemaState}
+
+// Schema returns the raw JSON Schema document of a contract.
+func Schema(name string) ([]byte, error) {
+	b, err := schemaFS.ReadFile("schemas/" + name + ".schema.json")
+	if err != nil {
+		return nil, fmt.Errorf("no schema named %q (have %s)", name, strings.Join(SchemaNames, ", "))
+	}
+	return b, nil
+}
+
+// compiled schemas are immutable once built; the once guards construction.
+var (
+	compileOnce sync.Once
+	compiled    map[string]*jsonschema.Schema
+	compileErr  error
+)
+
+func compiledSchema(name string) (*jsonschema.Schema, error) {
+	compileOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		compiled = map[string]*jsonschema.Schema{}
+		for _, n := range SchemaNames {
+			raw, _ := Schema(n)
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+			if err != nil {
+				compileErr = fmt.Errorf("embedded schema %s: %w", n, err)
+				return
+			}
+			url := "mem://" + n + ".schema.json"
+			if err := c.AddResource(url, doc); err != nil {
+				compileErr = fmt.Errorf("embedded schema %s: %w", n, err)
+				return
+			}
+			s, err := c.Compile(url)
+			if err != nil {
+				compileErr = fmt.Errorf("embedded schema %s: %w", n, err)
+				return
+			}
+			compiled[n] = s
+		}
+	})
+	if compileErr != nil {
+		return nil, compileErr
+	}
+	s, ok := compiled[name]
+	if !ok {
+		return nil, fmt.Errorf("no schema named %q", name)
+	}
+	return s, nil
+}
+
+// SchemaError lists every schema violation of a document.
+type SchemaError struct {
+	Schema string
+	// Problems are "<json pointer>: <message>" lines, sorted.
+	Problems []string
+}
+
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("%s does not match its schema:\n  %s", e.Schema, strings.Join(e.Problems, "\n  "))
+}
+
+// ValidateJSON checks raw JSON against the named contract schema.
+func ValidateJSON(name string, data []byte) error {
+	s, err := compiledSchema(name)
+	if err != nil {
+		return err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return &SchemaError{Schema: name, Problems: []string{"(root): not valid JSON: " + err.Error()}}
+	}
+	if err := s.Validate(doc); err != nil {
+		var ve *jsonschema.ValidationError
+		if !asValidationError(err, &ve) {
+			return &SchemaError{Schema: name, Problems: []string{err.Error()}}
+		}
+		return &SchemaError{Schema: name, Problems: flatten(ve)}
+	}
+	return nil
+}
+
+func asValidationError(err error, out **jsonschema.ValidationError) bool {
+	ve, ok := err.(*jsonschema.ValidationError)
+	if ok {
+		*out = ve
+	}
+	return ok
+}
+
+func flatten(ve *jsonschema.ValidationError) []string {
+	var out []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			ptr := "/" + strings.Join(e.InstanceLocation, "/")
+			out = append(out, fmt.Sprintf("%s: %s", ptr, e.ErrorKind.LocalizedString(nil)))
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	sort.Strings(out)
+	return dedupe(out)
+}
+
+func dedupe(in []string) []string {
+	out := in[:0]
+	for i, s := range in {
+		if i == 0 || s != in[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ParseActionList validates data against the ActionList schema and decodes it.
+func ParseActionList(data []byte) (*ActionList, error) {
+	if err := ValidateJSON(SchemaActionList, data); err != nil {
+		return nil, err
+	}
+	var al ActionList
+	if err := decodeStrict(data, &al); err != nil {
+		return nil, fmt.Errorf("decode actionlist: %w", err)
+	}
+	normalizeArgs(al.Steps)
+	return &al, nil
+}
+
+// ParseBundle validates data against the bundle schema and decodes it.
+func ParseBundle(data []byte) (*Bundle, error) {
+	if err := ValidateJSON(SchemaBundle, data); err != nil {
+		return nil, err
+	}
+	var b Bundle
+	if err := decodeStrict(data, &b); err != nil {
+		return nil, fmt.Errorf("decode bundle: %w", err)
+	}
+	for k, v := range b.Vars {
+		b.Vars[k] = normalizeValue(v)
+	}
+	return &b, nil
+}
+
+// ParseState validates data against the state schema and decodes it.
+func ParseState(data []byte) (*State, error) {
+	if err := ValidateJSON(SchemaState, data); err != nil {
+		return nil, err
+	}
+	var s State
+	if err := decodeStrict(data, &s); err != nil {
+		return nil, fmt.Errorf("decode state: %w", err)
+	}
+	for i := range s.Resources {
+		normalizeArgs(s.Resources[i].DeleteSteps)
+	}
+	for k, v := range s.Outputs {
+		s.Outputs[k] = normalizeValue(v)
+	}
+	return &s, nil
+}
+
+// MarshalValidated encodes v canonically and checks it against the named
+// schema, so nothing invalid is ever written.
+func MarshalValidated(name string, v any) ([]byte, error) {
+	b, err := Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := ValidateJSON(name, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func normalizeArgs(steps []Step) {
+	for i := range steps {
+		for k, v := range steps[i].Args {
+			steps[i].Args[k] = normalizeValue(v)
+		}
+	}
+}
+
+// normalizeValue turns json.Number into int64 when integral, else float64,
+// recursively, so decoded args compare equal to freshly planned ones.
+func normalizeValue(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalizeValue(e)
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = normalizeValue(e)
+		}
+		return t
+	}
+	return v
+}
