@@ -128,7 +128,7 @@ func resources() []*Resource {
 				objectList("ports", "Published ports (containers).",
 					required(num("external", "Port on the host.")),
 					required(num("internal", "Port inside the container.")),
-					def(&Attribute{Name: "protocol", Type: cty.String, Enum: []string{"tcp", "udp"}, Description: "\"tcp\" or \"udp\"."}, cty.StringVal("tcp")),
+					def(&Attribute{Name: "protocol", Type: cty.String, Enum: []string{"tcp", "udp"}, Description: "Protocol."}, cty.StringVal("tcp")),
 					def(str("host_ip", "Host address to bind."), cty.StringVal("127.0.0.1")),
 				),
 				strMap("environment", "Environment variables; numbers and booleans are converted to strings."),
@@ -211,7 +211,7 @@ func resources() []*Resource {
 			Description: "A verification: `http` needs `url`, `tcp` needs `address`, `file_exists` needs `path`, `command` needs `command`.",
 			Steps:       []string{contract.StepVerifyHTTP, contract.StepVerifyTCP, contract.StepVerifyFile, contract.StepVerifyCommand},
 			Attributes: []*Attribute{
-				required(&Attribute{Name: "type", Type: cty.String, Enum: []string{"http", "tcp", "file_exists", "command"}, Description: "One of \"http\", \"tcp\", \"file_exists\", \"command\"."}),
+				required(&Attribute{Name: "type", Type: cty.String, Enum: []string{"http", "tcp", "file_exists", "command"}, Description: "Kind of check."}),
 				str("url", "URL to request (http)."),
 				def(num("expect_status", "Expected HTTP status (http)."), cty.NumberIntVal(200)),
 				str("expect_body", "Substring the response body must contain (http)."),
