@@ -23,6 +23,9 @@ type Runtime struct {
 	Present bool   `json:"present"`
 	Path    string `json:"path,omitempty"`
 	Version string `json:"version,omitempty"`
+	// Error says why a tool that was found is not usable (its version probe
+	// failed or timed out); Present is false then.
+	Error string `json:"error,omitempty"`
 }
 
 // Engine is the container engine found, if any.
@@ -30,7 +33,12 @@ type Engine struct {
 	Available bool   `json:"available"`
 	Host      string `json:"host,omitempty"` // e.g. unix:///run/podman/podman.sock
 	Version   string `json:"version,omitempty"`
-	Error     string `json:"error,omitempty"` // why it is not available
+	// Name is the engine's platform name ("Docker Engine - Community",
+	// "Podman Engine") when it reports one.
+	Name string `json:"name,omitempty"`
+	// APIVersion is the Engine API version the server speaks.
+	APIVersion string `json:"api_version,omitempty"`
+	Error      string `json:"error,omitempty"` // why it is not available
 }
 
 // Has reports whether the named runtime is present.
