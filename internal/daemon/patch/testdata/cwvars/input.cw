@@ -1,0 +1,3 @@
+# variables for production
+app_name = "shop"
+port     = 8080 # assigned by ops
