@@ -61,6 +61,9 @@ func (c *converter) put(args map[string]any, attr, path string, v cty.Value) {
 	}
 	_, sensitive := marks[ir.Sensitive]
 	if !uv.IsKnown() {
+		if c.ownOutput(marks) {
+			return // the resource's own computed attribute, not an input
+		}
 		if env, ok := c.deferredEnv(attr, uv, marks); ok {
 			args[attr+"Var"] = env
 		}
@@ -150,6 +153,22 @@ func (c *converter) deferredEnv(attr string, uv cty.Value, marks cty.ValueMarks)
 	}
 	c.deferred = append(c.deferred, ds[0])
 	return contract.OutputEnv(ds[0].Resource, ds[0].Key), true
+}
+
+// ownOutput reports whether every Deferred mark names the resource itself:
+// a computed attribute (ref, commit, outputs) that intake may leave in
+// Attrs as unknown. It is an output of the steps, not an input.
+func (c *converter) ownOutput(marks cty.ValueMarks) bool {
+	n := 0
+	for m := range marks {
+		if d, ok := m.(ir.Deferred); ok {
+			if d.Resource != c.r.Addr {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }
 
 // secret records a sensitive primitive and returns the env name carrying it.

@@ -52,7 +52,14 @@ func planResource(c *converter, r *ir.Resource, attrs cty.Value) planned {
 	var p planned
 	switch r.Type {
 	case TypeFile:
-		args := passThrough(c, attrs)
+		// Intake renders template with vars into content; the template
+		// path stays only if nothing rendered it.
+		args := passThrough(c, attrs, "vars")
+		if _, ok := args["content"]; ok {
+			delete(args, "template")
+		} else if _, ok := args["contentVar"]; ok {
+			delete(args, "template")
+		}
 		defaultArg(args, "mode", "0644")
 		c.mode(args)
 		if s, ok := args["content"].(string); ok {

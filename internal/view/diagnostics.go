@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -44,11 +45,61 @@ func Diagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 		if i := bytes.Index(body, []byte("\n\n")); i >= 0 {
 			body = body[i+2:]
 		}
+		body = addMarker(body, files, d.Subject)
 		if _, err := w.Write(body); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// addMarker inserts a line with "^~~~" under the subject after the first
+// source line of the snippet hcl's writer printed (which only highlights the
+// subject with color, and not at all without).
+func addMarker(body []byte, files map[string]*hcl.File, subj *hcl.Range) []byte {
+	if subj == nil || files[subj.Filename] == nil {
+		return body
+	}
+	lines := bytes.Split(files[subj.Filename].Bytes, []byte("\n"))
+	if subj.Start.Line < 1 || subj.Start.Line > len(lines) {
+		return body
+	}
+	src := []rune(string(lines[subj.Start.Line-1]))
+	start := min(max(subj.Start.Column-1, 0), len(src))
+	end := len(src)
+	if subj.End.Line == subj.Start.Line {
+		end = min(max(subj.End.Column-1, start), len(src))
+	}
+	var m strings.Builder
+	m.WriteString("      ")
+	for _, r := range src[:start] {
+		if r == '\t' {
+			m.WriteRune('\t')
+		} else {
+			m.WriteByte(' ')
+		}
+	}
+	m.WriteByte('^')
+	for i := start + 1; i < end; i++ {
+		m.WriteByte('~')
+	}
+	m.WriteByte('\n')
+	prefix := []byte(fmt.Sprintf("%4d: ", subj.Start.Line))
+	at := 0
+	for at < len(body) {
+		nl := bytes.IndexByte(body[at:], '\n')
+		if nl < 0 {
+			break
+		}
+		if bytes.HasPrefix(body[at:], prefix) {
+			cut := at + nl + 1
+			out := append([]byte(nil), body[:cut]...)
+			out = append(out, m.String()...)
+			return append(out, body[cut:]...)
+		}
+		at += nl + 1
+	}
+	return body
 }
 
 // sorted returns a copy of diags ordered by file name then byte offset;

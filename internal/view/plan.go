@@ -16,7 +16,7 @@ import (
 func keyArgs(name string) []string {
 	switch name {
 	case contract.StepEnsureFile:
-		return []string{"path", "mode", "source"}
+		return []string{"path", "mode", "source", "content"}
 	case contract.StepRemoveFile:
 		return []string{"path"}
 	case contract.StepEnsureDirectory:
@@ -167,6 +167,9 @@ func (p *printer) step(s *contract.Step) {
 		var v string
 		if x, ok := s.Args[k]; ok {
 			v = formatValue(x)
+			if t, isStr := x.(string); isStr && k == "content" && (len(t) > 60 || strings.Contains(t, "\n")) {
+				v = fmt.Sprintf("(%d bytes)", len(t))
+			}
 		} else if x, ok := s.Args[k+"Var"].(string); ok {
 			v = "(from $" + x + ")"
 		} else {
