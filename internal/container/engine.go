@@ -42,7 +42,7 @@ type Engine struct {
 }
 
 // defaultStartGrace is how long a started container must survive.
-const defaultStartGrace = 700 * time.Millisecond
+const defaultStartGrace = 500 * time.Millisecond
 
 // Connect connects to the engine at host ("unix:///path", "tcp://h:p").
 // With host "", it uses DOCKER_HOST, and without it the first of the

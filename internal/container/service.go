@@ -29,8 +29,8 @@ type ServiceSpec struct {
 	Name  string `json:"name"`
 	Image string `json:"image"`
 	// Command overrides the image's CMD when not empty.
-	Command []string `json:"command,omitempty"`
-	Ports   []Port   `json:"ports,omitempty"`
+	Command []string          `json:"command,omitempty"`
+	Ports   []Port            `json:"ports,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
 	// Volumes are bind or volume mounts: "name:/path", "/host:/path[:ro]".
 	Volumes []string `json:"volumes,omitempty"`
