@@ -197,7 +197,7 @@ func TestSaveRefuses(t *testing.T) {
 func TestLoadCorrupt(t *testing.T) {
 	for _, tc := range []struct {
 		name, content string
-		backup       bool
+		backup        bool
 	}{
 		{"truncated", `{"version":"1","lineage":"x","ser`, true},
 		{"schema", `{"version":"2","lineage":"x","serial":1,"resources":[]}`, false},
