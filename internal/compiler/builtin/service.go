@@ -1,0 +1,223 @@
+package builtin
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/clockwork-iac/clockwork/internal/contract"
+)
+
+// ensureProcess keeps a local process running: detached in its own session
+// and process group, with a pid file and a log under $CW_STATE_DIR/services.
+// It restarts the process when it is dead or its configuration changed.
+func ensureProcess(u *unit, a *args) script {
+	a.serviceName("SERVICE_NAME")
+	a.command("command", "SERVICE", true)
+	if _, ok := u.env["SERVICE_SH"]; ok {
+		u.errorf("arg \"command\" of a process service must be a list of words")
+	}
+	a.envMap("environment", "SERVICE_ENV")
+	a.str("workdir", "SERVICE_WORKDIR", false, "")
+	u.env["SERVICE_CONFIG_HASH"] = configHash(u.step)
+	return script{
+		lang: langBash,
+		inputs: []input{
+			{"SERVICE_NAME", "the service; names its files in $CW_STATE_DIR/services"},
+			{"SERVICE_ARGC, SERVICE_ARG_<i>", "its command, as a list of words"},
+			{"SERVICE_ENV_COUNT, _<i>_KEY, _<i>", "its environment (besides PATH, HOME, LANG, TZ...)"},
+			{"SERVICE_WORKDIR", "where it runs; relative to $CW_ROOT (default: $CW_ROOT)"},
+			{"SERVICE_CONFIG_HASH", "hash of its configuration: a change restarts it"},
+		},
+		body: bash(ensureProcessCode, helperInput, helperAbs, helperOutput, helperCommand, helperEnv, helperProcess),
+	}
+}
+
+// configHash is the step's config hash; without one (a hand-made plan), a
+// hash of the step's args, so that a changed configuration still restarts.
+func configHash(st *contract.Step) string {
+	if st.ConfigHash != "" {
+		return st.ConfigHash
+	}
+	if h, ok := st.Args["config_hash"].(string); ok && h != "" {
+		return h
+	}
+	b, err := contract.Marshal(st.Args)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// helperProcess holds the process-group helpers of both service scripts.
+const helperProcess = `
+# The service's files.
+cw_service_files() {
+  local dir="${CW_STATE_DIR:?CW_STATE_DIR is not set}/services"
+  mkdir -p -- "$dir"
+  pidfile="$dir/$1.pid"
+  startfile="$dir/$1.start"
+  hashfile="$dir/$1.hash"
+  logfile="$dir/$1.log"
+}
+
+# cw_start_time PID prints the start time of PID (from /proc; empty elsewhere).
+cw_start_time() {
+  local stat
+  if stat=$(cat "/proc/$1/stat" 2>/dev/null); then
+    stat=${stat##*) }
+    set -- $stat
+    printf '%s' "${20}"
+  fi
+}
+
+# cw_alive PID: is PID running (not a zombie) and still the process the pid
+# file recorded, not a newer one that reused its number?
+cw_alive() {
+  local pid=$1 stat
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  if stat=$(cat "/proc/$pid/stat" 2>/dev/null); then
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]] || return 1
+  fi
+  local recorded=""
+  if [[ -f $startfile ]]; then
+    recorded=$(<"$startfile")
+  fi
+  [[ -z $recorded || $(cw_start_time "$pid") == "$recorded" ]]
+}
+
+# cw_group_alive PID: does any process of the group PID leads still run?
+cw_group_alive() {
+  [[ $1 =~ ^[0-9]+$ ]] && kill -0 -- "-$1" 2>/dev/null
+}
+
+# cw_stop PID stops the whole process group: TERM, up to 5 s, then KILL.
+cw_stop() {
+  local pid=$1 i
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    if ! cw_group_alive "$pid"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "process group $pid still running after 5s: sending KILL"
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  for ((i = 0; i < 20; i++)); do
+    if ! cw_group_alive "$pid"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+}
+`
+
+const ensureProcessCode = `
+cw_require name SERVICE_NAME
+cw_require hash SERVICE_CONFIG_HASH
+cw_input workdir SERVICE_WORKDIR
+workdir=${workdir:-.}
+cw_abs workdir
+cw_command SERVICE
+if (( ${#CW_ARGV[@]} == 0 )); then
+  echo "error: input SERVICE_ARGC is not set" >&2
+  exit 1
+fi
+cw_env SERVICE_ENV
+cw_service_files "$name"
+
+pid=""
+if [[ -f $pidfile ]]; then
+  pid=$(<"$pidfile")
+fi
+if [[ -n $pid ]] && cw_alive "$pid"; then
+  recorded_hash=""
+  if [[ -f $hashfile ]]; then
+    recorded_hash=$(<"$hashfile")
+  fi
+  if [[ $recorded_hash == "$hash" ]]; then
+    echo "already running: $name (pid $pid)"
+    cw_output PID "$pid"
+    exit 0
+  fi
+  echo "configuration changed: restarting $name (pid $pid)"
+  cw_stop "$pid"
+elif [[ -n $pid ]]; then
+  if cw_group_alive "$pid"; then
+    # The leader died but some of its children still run: stop them too.
+    cw_stop "$pid"
+  fi
+  echo "not running (pid $pid is gone): starting $name"
+fi
+
+# The service gets a clean environment: PATH, HOME and a few locale and
+# temp settings from ours, then its own environment map.
+base_env=("PATH=${PATH:-/usr/bin:/bin}" "HOME=${HOME:-/}")
+for v in LANG LC_ALL TZ TMPDIR USER; do
+  if [[ -n ${!v-} ]]; then
+    base_env+=("$v=${!v}")
+  fi
+done
+
+# Detached: its own session and process group (setsid; without it, job
+# control gives it its own group), stdin from /dev/null, output to the log.
+offset=0
+if [[ -f $logfile ]]; then
+  offset=$(wc -c <"$logfile")
+fi
+echo "--- clockwork: starting $name: ${CW_ARGV[*]}" >>"$logfile"
+if command -v setsid >/dev/null 2>&1; then
+  (cd -- "$workdir" && exec setsid env -i "${base_env[@]}" "${CW_ENV[@]}" "${CW_ARGV[@]}") </dev/null >>"$logfile" 2>&1 &
+  pid=$!
+else
+  set -m
+  (cd -- "$workdir" && exec env -i "${base_env[@]}" "${CW_ENV[@]}" "${CW_ARGV[@]}") </dev/null >>"$logfile" 2>&1 &
+  pid=$!
+  set +m
+fi
+printf '%s\n' "$pid" >"$pidfile.tmp"
+mv -f -- "$pidfile.tmp" "$pidfile"
+cw_start_time "$pid" >"$startfile"
+printf '%s\n' "$hash" >"$hashfile"
+
+# A service that dies at once (bad command, port taken) fails the step.
+sleep 0.3
+if ! cw_alive "$pid"; then
+  echo "error: $name exited right after it started; the end of $logfile:" >&2
+  tail -c +$((offset + 1)) -- "$logfile" | tail -n 20 >&2
+  exit 1
+fi
+echo "started $name (pid $pid), log: $logfile"
+cw_output PID "$pid"
+`
+
+// removeProcess stops a process service's whole process group and removes
+// its pid and hash files; a service that is not running is fine. The log
+// stays.
+func removeProcess(u *unit, a *args) script {
+	a.serviceName("SERVICE_NAME")
+	return script{
+		lang:   langBash,
+		inputs: []input{{"SERVICE_NAME", "the service; names its files in $CW_STATE_DIR/services"}},
+		body:   bash(removeProcessCode, helperInput, helperProcess),
+	}
+}
+
+const removeProcessCode = `
+cw_require name SERVICE_NAME
+cw_service_files "$name"
+
+pid=""
+if [[ -f $pidfile ]]; then
+  pid=$(<"$pidfile")
+fi
+if [[ -n $pid ]] && { cw_alive "$pid" || cw_group_alive "$pid"; }; then
+  cw_stop "$pid"
+  echo "stopped $name (process group $pid)"
+else
+  echo "not running: $name"
+fi
+rm -f -- "$pidfile" "$startfile" "$hashfile"
+`
