@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -380,13 +381,15 @@ func configHash(r *ir.Resource, p planned) string {
 			doc.Steps = append(doc.Steps, hashStep{Name: s.name, Args: s.args})
 		}
 	}
-	data, err := contract.Marshal(doc)
-	if err != nil {
+	// Compact JSON with sorted keys and no HTML escaping: canonical.
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
 		// Args are plain JSON values built by this package; this cannot fail.
 		panic(fmt.Sprintf("assembly: marshal config hash of %s: %v", r.Addr, err))
 	}
-	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // withoutAttrs returns attrs with the named top-level attributes set to null.
