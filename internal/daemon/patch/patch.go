@@ -108,7 +108,7 @@ type blockStep struct {
 }
 
 type target struct {
-	blockPath []blockStep     // blocks descended into, outermost first
+	blockPath []blockStep          // blocks descended into, outermost first
 	expr      hclsyntax.Expression // nil: attribute absent (path's last element)
 	whole     bool                 // expr is a whole attribute's expression
 }
