@@ -91,7 +91,7 @@ func Validate(b *contract.Bundle, al *contract.ActionList, p Policy) error {
 type artifactInfo struct {
 	art        *contract.Artifact
 	mode       uint64
-	modeOK     bool
+	modeOK     bool // parsed (it may still break mode rules, reported apart)
 	shebangRT  string // runtime named by a valid shebang, "" if none
 	executable bool
 }
@@ -214,7 +214,8 @@ func pathProblems(p string) []string {
 	return out
 }
 
-// checkMode parses the artifact mode and checks it has no bits outside 0755.
+// checkMode parses the artifact mode and checks it has no bits outside 0755
+// and is owner-readable. It reports whether the mode parsed at all.
 func checkMode(vs *violations, a *contract.Artifact) (uint64, bool) {
 	if !modeRE.MatchString(a.Mode) {
 		vs.add(RuleMode, a.Path, "", "mode %q is not an octal mode like \"0644\"", a.Mode)
@@ -225,11 +226,9 @@ func checkMode(vs *violations, a *contract.Artifact) (uint64, bool) {
 		vs.add(RuleMode, a.Path, "", "mode %q: %v", a.Mode, err)
 		return 0, false
 	}
-	ok := true
 	bad := func(bit uint64, what string) {
 		if m&bit != 0 {
 			vs.add(RuleMode, a.Path, "", "mode %s is %s", a.Mode, what)
-			ok = false
 		}
 	}
 	bad(0o4000, "setuid")
@@ -239,13 +238,11 @@ func checkMode(vs *violations, a *contract.Artifact) (uint64, bool) {
 	bad(0o002, "world-writable")
 	if m&0o400 == 0 {
 		vs.add(RuleMode, a.Path, "", "mode %s is not readable by its owner", a.Mode)
-		ok = false
 	}
 	if m&0o111 != 0 && m&0o100 == 0 {
 		vs.add(RuleMode, a.Path, "", "mode %s is executable by others but not by its owner", a.Mode)
-		ok = false
 	}
-	return m, ok
+	return m, true
 }
 
 // checkContent: valid UTF-8 text, no NUL, no U+FFFD (the mark of a lossy
