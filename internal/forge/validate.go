@@ -91,7 +91,7 @@ func Validate(b *contract.Bundle, al *contract.ActionList, p Policy) error {
 type artifactInfo struct {
 	art        *contract.Artifact
 	mode       uint64
-	modeOK     bool // parsed (it may still break mode rules, reported apart)
+	modeOK     bool   // parsed (it may still break mode rules, reported apart)
 	shebangRT  string // runtime named by a valid shebang, "" if none
 	executable bool
 }

@@ -150,7 +150,9 @@ func TestValidateRules(t *testing.T) {
 		{name: "vars/list", mutate: func(b *contract.Bundle) { b.Vars["L"] = []any{"a"} }, want: []string{RuleSchema}},
 		{name: "bounds/timeout", mutate: func(b *contract.Bundle) { b.Steps[0].Run.Timeout = MaxStepTimeout + 1 }, want: []string{RuleSchema}},
 		{name: "bounds/retries", mutate: func(b *contract.Bundle) { b.Steps[0].Run.Retries = -1 }, want: []string{RuleSchema}},
-		{name: "bounds/max-ok", mutate: func(b *contract.Bundle) { b.Steps[0].Run.Timeout, b.Steps[0].Run.Retries = MaxStepTimeout, MaxStepRetries }},
+		{name: "bounds/max-ok", mutate: func(b *contract.Bundle) {
+			b.Steps[0].Run.Timeout, b.Steps[0].Run.Retries = MaxStepTimeout, MaxStepRetries
+		}},
 		{name: "version", mutate: func(b *contract.Bundle) { b.Version = "" }, want: []string{RuleSchema}},
 		{name: "cmd/empty", mutate: func(b *contract.Bundle) { b.Steps[0].Run.Cmd = nil }, want: []string{RuleSchema}},
 	}
