@@ -269,6 +269,7 @@ func (m *moduleDecl) addVariable(l *loader, b *hcl.Block) {
 		if !diags.HasErrors() {
 			if cv, err := convertVar(val, v); err != nil {
 				l.errorf(a.Expr.Range().Ptr(), "Invalid default value for variable", "The default value of variable %q is not compatible with its type: %s.", name, err)
+				v.def = cty.UnknownVal(v.ty)
 			} else {
 				v.def = cv
 			}
@@ -552,7 +553,7 @@ func (b attrsBody) PartialContent(*hcl.BodySchema) (*hcl.BodyContent, hcl.Body, 
 	return &hcl.BodyContent{Attributes: hcl.Attributes(b)}, b, nil
 }
 func (b attrsBody) JustAttributes() (hcl.Attributes, hcl.Diagnostics) { return hcl.Attributes(b), nil }
-func (b attrsBody) MissingItemRange() hcl.Range                      { return hcl.Range{} }
+func (b attrsBody) MissingItemRange() hcl.Range                       { return hcl.Range{} }
 
 func (l *loader) providerRef(a *hcl.Attribute) string {
 	var ref string

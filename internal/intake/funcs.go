@@ -53,7 +53,7 @@ func functions(dir, relDir string) map[string]function.Function {
 		"toset":    stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 		"tomap":    stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 		"try":      tryfunc.TryFunc, "can": tryfunc.CanFunc,
-		"length":   lengthFunc, "index": indexFunc,
+		"length": lengthFunc, "index": indexFunc,
 		"base64encode": stringFunc(func(s string) (string, error) { return base64.StdEncoding.EncodeToString([]byte(s)), nil }),
 		"base64decode": stringFunc(func(s string) (string, error) {
 			b, err := base64.StdEncoding.DecodeString(s)

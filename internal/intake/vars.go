@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
@@ -22,8 +23,6 @@ type rawValue struct {
 	source string
 	rng    *hcl.Range
 }
-
-var cwvarsSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "variable", LabelNames: []string{"name"}}}}
 
 // rootVariables resolves the root module's variables: default < *.cwvars
 // (sorted by name) < CW_VAR_<name> < --var-file < --var.
@@ -122,7 +121,7 @@ func typeString(ty cty.Type) string {
 	if ty == cty.DynamicPseudoType {
 		return "any"
 	}
-	return ty.FriendlyNameForConstraint()
+	return typeexpr.TypeString(ty)
 }
 
 // varsFile reads a .cwvars or --var-file: HCL attributes, `variable "x" {
@@ -152,20 +151,27 @@ func (l *loader) varsFile(path, rel, source string, vals map[string]rawValue, de
 		rng  hcl.Range
 	}
 	var items []item
-	content, rest, diags := f.Body.PartialContent(cwvarsSchema)
-	l.diags = append(l.diags, diags...)
-	for _, b := range content.Blocks {
-		attrs, diags := b.Body.JustAttributes()
+	if body, ok := f.Body.(*hclsyntax.Body); ok {
+		for _, b := range body.Blocks {
+			if b.Type != "variable" || len(b.Labels) != 1 {
+				l.errorf(b.TypeRange.Ptr(), "Unexpected block in variables file", "A variables file holds NAME = VALUE lines (or variable \"NAME\" { default = VALUE } blocks), not %s blocks.", b.Type)
+				continue
+			}
+			if a, ok := b.Body.Attributes["default"]; ok {
+				items = append(items, item{b.Labels[0], a.Expr, b.DefRange()})
+			}
+		}
+		for _, a := range body.Attributes {
+			items = append(items, item{a.Name, a.Expr, a.NameRange})
+		}
+	} else {
+		attrs, diags := f.Body.JustAttributes()
 		l.diags = append(l.diags, diags...)
-		if a, ok := attrs["default"]; ok {
-			items = append(items, item{b.Labels[0], a.Expr, b.DefRange})
+		for _, a := range attrs {
+			items = append(items, item{a.Name, a.Expr, a.NameRange})
 		}
 	}
-	attrs, diags := rest.JustAttributes()
-	l.diags = append(l.diags, diags...)
-	for _, a := range sortedAttrs(attrs) {
-		items = append(items, item{a.Name, a.Expr, a.NameRange})
-	}
+	slices.SortFunc(items, func(a, b item) int { return a.rng.Start.Byte - b.rng.Start.Byte })
 	for _, it := range items {
 		if !declared(it.name) {
 			l.warnf(it.rng.Ptr(), "Value for undeclared variable", "The file %s assigns %q, but the configuration declares no variable of that name; the value is ignored.", rel, it.name)

@@ -1,0 +1,7 @@
+variable "name" {
+  type = string
+}
+resource "service" "web" {
+  name  = var.name
+  image = "nginx"
+}

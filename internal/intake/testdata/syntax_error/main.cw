@@ -1,0 +1,4 @@
+resource "file" "x" {
+  path = "x"
+  content = "unterminated
+}

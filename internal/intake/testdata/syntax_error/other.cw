@@ -1,0 +1,7 @@
+variable "ok" {
+  default = 1
+}
+resource "file" "y" {
+  path = "y"
+  content = "${var.ok}"
+}
