@@ -58,7 +58,7 @@ func TestContainerDefaultTag(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id, want := range map[string]string{
-		"image.app/build_image":          "localhost/clockwork-app:latest",
+		"image.app/build_image":           "localhost/clockwork-app:latest",
 		`image.each["Blue"]/remove_image`: "localhost/clockwork-each_blue:latest",
 	} {
 		if got := b.StepFor(id).Run.Env["IMAGE_TAG_0"]; got != want {
