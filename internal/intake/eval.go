@@ -60,7 +60,10 @@ type instVal struct {
 type callVal struct {
 	failed  bool
 	outputs map[string]*value
-	allDeps []string
+	// resources are every resource instance of the module and its children:
+	// what depends_on = [module.NAME] and a reference to the whole module
+	// depend on.
+	resources []string
 }
 
 // node is a local, resource or module call in the evaluation graph.
@@ -369,7 +372,7 @@ func (m *modEval) scope(travs []hcl.Traversal, allowCount, allowEach, forOutput 
 					continue
 				}
 			}
-			deps = append(deps, cv.allDeps...)
+			deps = append(deps, cv.resources...)
 		case refResource:
 			resRefs[r.node] = true
 			rv := m.res[r.node]

@@ -202,14 +202,15 @@ func (m *modEval) evalCall(n *node) {
 		ce.extraDeps = uniq(append(ce.extraDeps, deps...))
 	}
 	m.l.depth++
+	start := len(m.l.cfg.Resources)
 	ce.run()
 	m.l.depth--
-	var all []string
+	for _, r := range m.l.cfg.Resources[start:] {
+		cv.resources = append(cv.resources, r.Addr)
+	}
 	for name, o := range ce.childOutputs {
 		cv.outputs[name] = o
-		all = append(all, o.deps...)
 	}
-	cv.allDeps = uniq(all)
 }
 
 // resolveSource finds the directory of a module call's source: a local

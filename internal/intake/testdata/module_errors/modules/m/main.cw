@@ -1,0 +1,8 @@
+variable "need" {
+  type = string
+}
+variable "size" {
+  type = number
+  default = 1
+}
+provider "docker" {}
