@@ -80,7 +80,7 @@ func TestEnsureFile(t *testing.T) {
 			want: "TOKEN=s3cr3t\n",
 		},
 		{
-			name: "empty content",
+			name:    "empty content",
 			args:    map[string]any{"path": "empty", "mode": "0640", "content": ""},
 			want:    "",
 			wantArt: true,

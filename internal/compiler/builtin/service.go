@@ -18,6 +18,7 @@ func ensureProcess(u *unit, a *args) script {
 	}
 	a.envMap("environment", "SERVICE_ENV")
 	a.str("workdir", "SERVICE_WORKDIR", false, "")
+	a.num("stop_timeout", "SERVICE_STOP_TIMEOUT", "")
 	u.env["SERVICE_CONFIG_HASH"] = configHash(u.step)
 	return script{
 		lang: langBash,
@@ -27,6 +28,7 @@ func ensureProcess(u *unit, a *args) script {
 			{"SERVICE_ENV_COUNT, _<i>_KEY, _<i>", "its environment (besides PATH, HOME, LANG, TZ...)"},
 			{"SERVICE_WORKDIR", "where it runs; relative to $CW_ROOT (default: $CW_ROOT)"},
 			{"SERVICE_CONFIG_HASH", "hash of its configuration: a change restarts it"},
+			{"SERVICE_STOP_TIMEOUT", "seconds between TERM and KILL when stopping it (5)"},
 		},
 		body: bash(ensureProcessCode, helperInput, helperAbs, helperOutput, helperCommand, helperEnv, helperProcess),
 	}
@@ -88,22 +90,40 @@ cw_alive() {
   [[ -z $recorded || $(cw_start_time "$pid") == "$recorded" ]]
 }
 
-# cw_group_alive PID: does any process of the group PID leads still run?
+# cw_group_alive PGID: does any process of the group still run? Zombies do
+# not count (they are dead, waiting for init to reap them).
 cw_group_alive() {
-  [[ $1 =~ ^[0-9]+$ ]] && kill -0 -- "-$1" 2>/dev/null
+  local pgid=$1 f stat
+  [[ $pgid =~ ^[0-9]+$ ]] || return 1
+  kill -0 -- "-$pgid" 2>/dev/null || return 1
+  if [[ ! -r /proc/self/stat ]]; then
+    return 0
+  fi
+  for f in /proc/[0-9]*/stat; do
+    read -r stat <"$f" 2>/dev/null || continue
+    stat=${stat##*) }
+    set -- $stat
+    if [[ $3 == "$pgid" && $1 != Z ]]; then
+      return 0
+    fi
+  done
+  return 1
 }
 
-# cw_stop PID stops the whole process group: TERM, up to 5 s, then KILL.
+# cw_stop PID stops the whole process group: TERM, then KILL after
+# $SERVICE_STOP_TIMEOUT seconds (5 by default).
 cw_stop() {
-  local pid=$1 i
+  local pid=$1 i grace
+  cw_input grace SERVICE_STOP_TIMEOUT
+  grace=${grace:-5}
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < grace * 10; i++)); do
     if ! cw_group_alive "$pid"; then
       return 0
     fi
     sleep 0.1
   done
-  echo "process group $pid still running after 5s: sending KILL"
+  echo "process group $pid still running after ${grace}s: sending KILL"
   kill -KILL -- "-$pid" 2>/dev/null || true
   for ((i = 0; i < 20; i++)); do
     if ! cw_group_alive "$pid"; then
@@ -198,9 +218,13 @@ cw_output PID "$pid"
 // stays.
 func removeProcess(u *unit, a *args) script {
 	a.serviceName("SERVICE_NAME")
+	a.num("stop_timeout", "SERVICE_STOP_TIMEOUT", "")
 	return script{
-		lang:   langBash,
-		inputs: []input{{"SERVICE_NAME", "the service; names its files in $CW_STATE_DIR/services"}},
+		lang: langBash,
+		inputs: []input{
+			{"SERVICE_NAME", "the service; names its files in $CW_STATE_DIR/services"},
+			{"SERVICE_STOP_TIMEOUT", "seconds between TERM and KILL (5)"},
+		},
 		body:   bash(removeProcessCode, helperInput, helperProcess),
 	}
 }
