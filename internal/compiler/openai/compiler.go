@@ -93,7 +93,11 @@ func (c *Compiler) Compile(ctx context.Context, al *contract.ActionList, f *fact
 	if err != nil {
 		return nil, err
 	}
-	s := &session{c: c, schema: schema, rec: &attempts{}}
+	checker, err := newBundleChecker()
+	if err != nil {
+		return nil, err
+	}
+	s := &session{c: c, schema: schema, checker: checker, rec: &attempts{}}
 	s.client = c.newClient(s.rec)
 	if err := s.clearLogs(); err != nil {
 		return nil, err
@@ -116,12 +120,13 @@ func (c *Compiler) Compile(ctx context.Context, al *contract.ActionList, f *fact
 
 // session is one Compile: its client, call counter and transport record.
 type session struct {
-	c      *Compiler
-	schema map[string]any
-	client oai.Client
-	rec    *attempts
-	calls  int  // model calls made so far (for log numbering)
-	plain  bool // the endpoint rejected response_format: ask for plain JSON
+	c       *Compiler
+	schema  map[string]any
+	checker *bundleChecker
+	client  oai.Client
+	rec     *attempts
+	calls   int  // model calls made so far (for log numbering)
+	plain   bool // the endpoint rejected response_format: ask for plain JSON
 }
 
 // ask runs the conversation for the steps of al: one call, then up to
@@ -150,7 +155,7 @@ func (s *session) ask(ctx context.Context, al *contract.ActionList, f *facts.Fac
 		}
 		messages = append(messages, oai.AssistantMessage(answer))
 		var b *contract.Bundle
-		b, problems = judge(answer, finish, check)
+		b, problems = s.judge(answer, finish, check)
 		if len(problems) == 0 {
 			return b, nil
 		}
@@ -159,7 +164,7 @@ func (s *session) ask(ctx context.Context, al *contract.ActionList, f *facts.Fac
 }
 
 // judge parses an answer and checks it; nil problems means b is good.
-func judge(answer, finish string, check func(*contract.Bundle) (*contract.Bundle, []string)) (*contract.Bundle, []string) {
+func (s *session) judge(answer, finish string, check func(*contract.Bundle) (*contract.Bundle, []string)) (*contract.Bundle, []string) {
 	cut := ""
 	if finish == "length" {
 		cut = " (the answer was cut off at the output token limit: keep scripts short)"
@@ -172,7 +177,10 @@ func judge(answer, finish string, check func(*contract.Bundle) (*contract.Bundle
 	if err != nil {
 		return nil, []string{"shape: " + err.Error()}
 	}
-	b, err := contract.ParseBundle(data)
+	if problems := s.checker.problems(data); len(problems) > 0 {
+		return nil, problems
+	}
+	b, err := parseBundle(data)
 	if err != nil {
 		return nil, problemsOf(err)
 	}

@@ -133,7 +133,7 @@ func runtimeLines(allow []string, f *facts.Facts) string {
 // buildSystemPrompt renders the system prompt for a mode, runtime
 // allowlist and facts.
 func buildSystemPrompt(mode string, allow []string, f *facts.Facts, schema map[string]any) (string, error) {
-	s, err := indentJSON(schema)
+	s, err := json.Marshal(schema)
 	if err != nil {
 		return "", fmt.Errorf("render schema: %w", err)
 	}
@@ -149,7 +149,7 @@ func buildSystemPrompt(mode string, allow []string, f *facts.Facts, schema map[s
 type promptFacts struct {
 	OS       string            `json:"os"`
 	Arch     string            `json:"arch"`
-	Runtimes map[string]string `json:"runtimes"`
+	Runtimes map[string]string `json:"runtimes"` // present ones: version or "present"
 	Engine   string            `json:"container_engine"`
 	Git      bool              `json:"git"`
 }
@@ -168,6 +168,9 @@ func buildUserPrompt(al *contract.ActionList, f *facts.Facts) (string, error) {
 		for _, n := range names {
 			if r := f.Runtimes[n]; r.Present {
 				pf.Runtimes[n] = r.Version
+				if r.Version == "" {
+					pf.Runtimes[n] = "present"
+				}
 			}
 		}
 		if f.Engine.Available {
