@@ -1,0 +1,8 @@
+resource "directory" "old" {
+  path = "old"
+}
+
+resource "file" "keep" {
+  path    = "keep.txt"
+  content = "kept"
+}

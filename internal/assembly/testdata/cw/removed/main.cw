@@ -1,0 +1,4 @@
+resource "file" "keep" {
+  path    = "keep.txt"
+  content = "kept"
+}
