@@ -169,7 +169,9 @@ func TestParallelStepsOverlap(t *testing.T) {
 				evs = append(evs, ev{readStamp(t, filepath.Join(f.root, "t", fmt.Sprintf("file.p%d.start", i))), 1})
 				evs = append(evs, ev{readStamp(t, filepath.Join(f.root, "t", fmt.Sprintf("file.p%d.end", i))), -1})
 			}
-			sort.Slice(evs, func(i, j int) bool { return evs[i].at < evs[j].at || evs[i].at == evs[j].at && evs[i].delta < evs[j].delta })
+			sort.Slice(evs, func(i, j int) bool {
+				return evs[i].at < evs[j].at || evs[i].at == evs[j].at && evs[i].delta < evs[j].delta
+			})
 			cur, most := 0, 0
 			for _, e := range evs {
 				cur += e.delta
@@ -420,8 +422,8 @@ func TestExactEnvironment(t *testing.T) {
 		"CW_ROOT": f.root, "CW_BUILD": f.build, "CW_STATE_DIR": f.stateDir, "CW_OUTPUT": "(temp)",
 		"CW_STEP_ID": "file.me/ensure_file", "CW_RESOURCE": "file.me", "CW_CHANGE": "update",
 		"CW_CLOCKWORK": "/usr/local/bin/clockwork",
-		"NAME": "web", "PORT": "8080", "DEBUG": "true", "RATIO": "0.5", "RUN_ENV": "r",
-		"FILE_UP_K": "v",
+		"NAME":         "web", "PORT": "8080", "DEBUG": "true", "RATIO": "0.5", "RUN_ENV": "r",
+		"FILE_UP_K":               "v",
 		"CW_SECRET_FILE_ME_TOKEN": "***", // masked in the log
 	}
 	if d := cmp.Diff(want, got); d != "" {
