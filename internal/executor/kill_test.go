@@ -231,4 +231,3 @@ func mustMarshal(t *testing.T, v any) []byte {
 	}
 	return b
 }
-
