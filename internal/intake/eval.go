@@ -54,7 +54,7 @@ type instVal struct {
 	addr  string
 	key   any // nil, int or string
 	attrs cty.Value
-	obj   cty.Value // what a reference sees: attrs + computed
+	obj   cty.Value // what a reference sees: attrs + computed; built on first use
 }
 
 type callVal struct {
@@ -485,6 +485,9 @@ func callObject(cv *callVal) cty.Value {
 func (m *modEval) resRefValue(rv *resVal, outKeys []string, forOutput bool) cty.Value {
 	inst := func(in *instVal) cty.Value {
 		if len(outKeys) == 0 && !forOutput {
+			if in.obj == cty.NilVal {
+				in.obj = m.instObject(rv.decl.sch, in, nil, false)
+			}
 			return in.obj
 		}
 		return m.instObject(rv.decl.sch, in, outKeys, forOutput)
@@ -762,9 +765,7 @@ func (m *modEval) evalResource(n *node) {
 		}
 		r.DependsOn = uniq(own)
 		m.l.cfg.Resources = append(m.l.cfg.Resources, r)
-		in := &instVal{addr: addr, key: key, attrs: attrs}
-		in.obj = m.instObject(rd.sch, in, nil, false)
-		rv.insts = append(rv.insts, in)
+		rv.insts = append(rv.insts, &instVal{addr: addr, key: key, attrs: attrs})
 	}
 }
 

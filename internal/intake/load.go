@@ -56,9 +56,10 @@ type loader struct {
 	lock         *lockFile
 	lockDirty    bool
 	upgrade      bool
-	// resolving are the module directories being evaluated, to stop a
-	// module that calls itself.
+	// depth and stack (directories of the module calls being evaluated)
+	// stop a module that calls itself.
 	depth int
+	stack []string
 }
 
 type providerUse struct {

@@ -146,6 +146,12 @@ func (m *modEval) evalCall(n *node) {
 		cv.failed = true
 		return
 	}
+	dir = filepath.Clean(dir)
+	if slices.Contains(m.l.stack, dir) || dir == filepath.Clean(m.l.opts.Dir) {
+		m.l.errorf(cd.srcRange.Ptr(), "Module calls itself", "The module %s is already being evaluated in this chain of module calls (%s); a module cannot call itself.", relDir, path)
+		cv.failed = true
+		return
+	}
 	m.l.cfg.Modules = append(m.l.cfg.Modules, rec)
 	child := m.l.parseModuleDir(dir, relDir, false, cd.srcRange.Ptr())
 
@@ -202,8 +208,10 @@ func (m *modEval) evalCall(n *node) {
 		ce.extraDeps = uniq(append(ce.extraDeps, deps...))
 	}
 	m.l.depth++
+	m.l.stack = append(m.l.stack, dir)
 	start := len(m.l.cfg.Resources)
 	ce.run()
+	m.l.stack = m.l.stack[:len(m.l.stack)-1]
 	m.l.depth--
 	for _, r := range m.l.cfg.Resources[start:] {
 		cv.resources = append(cv.resources, r.Addr)

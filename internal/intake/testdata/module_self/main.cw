@@ -1,0 +1,6 @@
+module "again" {
+  source = "./"
+}
+module "a" {
+  source = "./modules/a"
+}

@@ -1,0 +1,6 @@
+module "loop" {
+  source = "../a"
+}
+module "loop2" {
+  source = "./"
+}
