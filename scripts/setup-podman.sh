@@ -92,7 +92,8 @@ ping() {
 	curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1
 }
 if ! ping; then
-	if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+	if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null &&
+		grep -q podman "/proc/$(cat "$pidfile")/cmdline" 2>/dev/null; then
 		log "service pid $(cat "$pidfile") does not answer yet; waiting"
 	else
 		rm -f "$sock"

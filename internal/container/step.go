@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // StepUsage documents `clockwork step docker`.
@@ -35,6 +36,8 @@ ops:
 common flags:
   --host URL      engine address (default: $DOCKER_HOST, then the standard sockets)
   --root DIR      base of relative paths (default: $CW_ROOT, else the working directory)
+  --stop-timeout N  seconds a container gets to stop before it is killed, when it is
+                  removed or replaced (default 2)
 
 --env-from K=VAR sets K from the step's environment variable VAR, so secret
 values never appear on a command line. Outputs are appended as KEY=VALUE lines
@@ -139,6 +142,7 @@ func (s *stepRun) run(ctx context.Context, args []string) error {
 	memory := fs.String("memory", "", "memory limit")
 	cpus := fs.Float64("cpus", 0, "CPU limit")
 	workdir := fs.String("workdir", "", "working directory in the container")
+	stopTimeout := fs.Int("stop-timeout", 0, "seconds a container gets to stop before it is killed")
 
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -229,6 +233,9 @@ func (s *stepRun) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer eng.Close()
+	if *stopTimeout > 0 {
+		eng.StopTimeout = time.Duration(*stopTimeout) * time.Second
+	}
 
 	switch s.op {
 	case "build-image":

@@ -178,7 +178,7 @@ func TestStepMain(t *testing.T) {
 		t.Errorf("inspect: %s", stdout)
 	}
 
-	run("remove-service", "--name", name)
+	run("remove-service", "--name", name, "--stop-timeout", "1")
 	run("remove-service", "--name", name)
 	run("remove-volume", "--name", volName)
 	run("remove-network", "--name", netName)
