@@ -16,7 +16,9 @@
 //     secret value is ever written into the bundle.
 //   - Scripts never assume a working directory: relative paths in args are
 //     resolved against $CW_ROOT, the bundle's own files against $CW_BUILD.
-//   - What cannot be compiled (container steps until the container work
-//     lands in container.go, custom steps, missing runtimes, bad args) is
+//   - What cannot be compiled (custom steps, missing runtimes, bad args) is
 //     reported all at once in one *CompileError naming every step.
+//
+// Container steps (images, container services, networks, volumes) are
+// generated in container.go, kept apart from the local kinds.
 package builtin

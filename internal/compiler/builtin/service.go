@@ -187,7 +187,8 @@ offset=0
 if [[ -f $logfile ]]; then
   offset=$(wc -c <"$logfile")
 fi
-echo "--- clockwork: starting $name: ${CW_ARGV[*]}" >>"$logfile"
+# (The command line is not logged: an argument may be a secret.)
+echo "--- clockwork: starting $name" >>"$logfile"
 if command -v setsid >/dev/null 2>&1; then
   (cd -- "$workdir" && exec setsid env -i "${base_env[@]}" "${CW_ENV[@]}" "${CW_ARGV[@]}") </dev/null >>"$logfile" 2>&1 &
   pid=$!
@@ -225,7 +226,7 @@ func removeProcess(u *unit, a *args) script {
 			{"SERVICE_NAME", "the service; names its files in $CW_STATE_DIR/services"},
 			{"SERVICE_STOP_TIMEOUT", "seconds between TERM and KILL (5)"},
 		},
-		body:   bash(removeProcessCode, helperInput, helperProcess),
+		body: bash(removeProcessCode, helperInput, helperProcess),
 	}
 }
 
