@@ -55,6 +55,16 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.passes, m.drift, m.fixes, m.budgetExhausted, m.reconciles, m.passDuration, m.unhealthy,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every series exists from the start, so a scrape shows zeros rather
+	// than nothing.
+	for _, r := range []string{"ok", "config_error", "failed", "panic"} {
+		m.passes.WithLabelValues(r)
+	}
+	for _, k := range []string{"artifact", "cw", "proposal", "runbook"} {
+		m.fixes.WithLabelValues(k)
+	}
+	m.reconciles.WithLabelValues("ok")
+	m.reconciles.WithLabelValues("failed")
 	return m
 }
 
