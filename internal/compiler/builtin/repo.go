@@ -11,7 +11,7 @@ func fetchRepo(u *unit, a *args) script {
 		lang: langBash,
 		inputs: []input{
 			{"REPO_URL", "the repository: a URL, or a local path relative to $CW_ROOT"},
-			{"REPO_REF", "branch, tag or commit to check out (empty: the remote's HEAD)"},
+			{"REPO_REF", "branch, tag or commit to check out (empty or HEAD: the remote's default branch)"},
 			{"REPO_PATH", "the checkout; relative to $CW_ROOT"},
 			{"REPO_DEPTH", "history depth to fetch; 0 fetches everything"},
 		},
@@ -52,7 +52,9 @@ head=$(git -C "$path" rev-parse -q --verify 'HEAD^{commit}' 2>/dev/null || true)
 if [[ $ref =~ ^[0-9a-f]{40}$ && $head == "$ref" ]]; then
   # A commit id never moves: nothing to fetch.
   target=$ref
-elif [[ $depth != 0 || -z $ref ]]; then
+elif [[ $depth != 0 || -z $ref || $ref == HEAD || $ref == refs/* ]]; then
+  # Shallow, the remote's default branch, or a full ref name: fetch exactly
+  # that and check out what was fetched.
   if [[ $depth != 0 ]]; then
     git -C "$path" fetch -q --depth "$depth" origin "${ref:-HEAD}"
   else
@@ -60,6 +62,7 @@ elif [[ $depth != 0 || -z $ref ]]; then
   fi
   target=$(git -C "$path" rev-parse 'FETCH_HEAD^{commit}')
 else
+  # A branch, tag or commit: fetch branches and tags, then look it up.
   git -C "$path" fetch -q --force --tags --prune origin '+refs/heads/*:refs/remotes/origin/*'
   target=""
   for candidate in "refs/remotes/origin/$ref" "refs/tags/$ref" "$ref"; do

@@ -14,18 +14,7 @@ import (
 // tagged v1, and returns the two commit ids.
 func gitRepo(t *testing.T, dir string) (v1, v2 string) {
 	t.Helper()
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	git := func(args ...string) string { return gitIn(t, dir, args...) }
 	os.MkdirAll(dir, 0o755)
 	git("-c", "init.defaultBranch=main", "init", "-q")
 	os.WriteFile(filepath.Join(dir, "README"), []byte("one\n"), 0o644)
@@ -37,6 +26,28 @@ func gitRepo(t *testing.T, dir string) (v1, v2 string) {
 	git("commit", "-q", "-am", "two")
 	v2 = git("rev-parse", "HEAD")
 	return v1, v2
+}
+
+// gitIn runs git in dir and returns its trimmed output.
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit adds a commit to the repository at dir and returns its id.
+func commit(t *testing.T, dir, msg string) string {
+	t.Helper()
+	os.WriteFile(filepath.Join(dir, "README"), []byte(msg+"\n"), 0o644)
+	gitIn(t, dir, "commit", "-q", "-am", msg)
+	return gitIn(t, dir, "rev-parse", "HEAD")
 }
 
 func head(t *testing.T, dir string) string {
@@ -94,6 +105,22 @@ func TestFetchRepo(t *testing.T) {
 	}
 	if out, _ := exec.Command("git", "-C", filepath.Join(s.root, "shallow"), "rev-list", "--count", "HEAD").Output(); strings.TrimSpace(string(out)) != "1" {
 		t.Errorf("shallow checkout has %s commits; want 1", out)
+	}
+
+	// HEAD (the schema's default) is the remote's default branch, and
+	// follows it when it moves.
+	st = step("git_repo.head", contract.StepFetchRepo, map[string]any{"url": "upstream", "ref": "HEAD", "path": "head"})
+	b = s.compile(t, f, st)
+	if r := s.run(t, b, st.ID).ok(t); r.outputs["REPO_COMMIT"] != v2 {
+		t.Errorf("HEAD REPO_COMMIT = %q; want %s", r.outputs["REPO_COMMIT"], v2)
+	}
+	v3 := commit(t, filepath.Join(s.root, "upstream"), "three")
+	if r := s.run(t, b, st.ID).ok(t); r.outputs["REPO_COMMIT"] != v3 {
+		t.Errorf("HEAD after a new upstream commit: REPO_COMMIT = %q; want %s", r.outputs["REPO_COMMIT"], v3)
+	}
+	b, id = fetch("main", 0, "upstream")
+	if r := s.run(t, b, id).ok(t); r.outputs["REPO_COMMIT"] != v3 {
+		t.Errorf("main after a new upstream commit: REPO_COMMIT = %q; want %s", r.outputs["REPO_COMMIT"], v3)
 	}
 
 	// A ref that does not exist fails clearly.
