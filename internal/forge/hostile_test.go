@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/clockwork-iac/clockwork/internal/contract"
@@ -167,6 +168,17 @@ func TestHostileBuild(t *testing.T) {
 				p := filepath.Join(buildDir, "manifest.json")
 				must(t, os.Rename(p, filepath.Join(outside, "manifest.json")))
 				must(t, os.Symlink(filepath.Join(outside, "manifest.json"), p))
+			case "symlink-facts":
+				p := filepath.Join(buildDir, "facts.json")
+				must(t, os.Remove(p))
+				must(t, os.Symlink(filepath.Join(outside, "secret.txt"), p))
+			case "fifo-file":
+				p := filepath.Join(buildDir, "scripts", "02_check_motd.py")
+				must(t, os.Remove(p))
+				must(t, syscall.Mkfifo(p, 0o644))
+			case "symlink-inside":
+				must(t, os.Rename(filepath.Join(buildDir, "scripts"), filepath.Join(buildDir, "real-scripts")))
+				must(t, os.Symlink("real-scripts", filepath.Join(buildDir, "scripts")))
 			case "symlink-builddir":
 				watched = filepath.Join(tmp, "realbuild")
 				must(t, os.Rename(buildDir, watched))
