@@ -26,6 +26,15 @@ type Options struct {
 	// Destroy plans deletes for everything in state, in reverse dependency
 	// order, instead of converging on the configuration.
 	Destroy bool
+	// ContentHash, when set, hashes a path as written in the configuration
+	// (relative to the configuration directory): see FSHasher. It is the
+	// only way Build looks at the filesystem. With it, an image's build
+	// context becomes the build_image arg context_hash and a file's source
+	// the ensure_file arg sha256, so editing them plans an update. Only
+	// resources that depend on nothing are hashed (a dependency may create
+	// the path during apply; images are rebuilt when a dependency changes
+	// instead). A path that cannot be hashed is left out with a warning.
+	ContentHash func(path string) (string, error)
 }
 
 // Plan is the result of Build.
@@ -92,6 +101,7 @@ func Build(cfg *ir.Config, st *contract.State, opts Options) (*Plan, hcl.Diagnos
 		}
 		sort.Strings(stateAddrs)
 	}
+	b.contentHash = opts.ContentHash
 	diags = append(diags, b.checkTargets(opts.Targets, stateAddrs)...)
 
 	if opts.Destroy {
@@ -138,7 +148,8 @@ type builder struct {
 	// lastSteps maps a resource address to the step ids a dependent's first
 	// step must wait for: its last step, or (if it has none) its own
 	// dependencies' last steps.
-	lastSteps map[string][]string
+	lastSteps   map[string][]string
+	contentHash func(string) (string, error)
 }
 
 // targeted reports whether addr is named by one of targets (all when none).
@@ -232,10 +243,23 @@ func (b *builder) planConfig(sel []bool) hcl.Diagnostics {
 		if len(c.diags) > 0 && c.diags.HasErrors() {
 			continue
 		}
+		deps := b.g.DependsOn(r.Addr)
+		if len(deps) == 0 && b.contentHash != nil {
+			diags = append(diags, b.hashContent(r, p)...)
+		}
 		hash := configHash(r, p)
 		rs := b.state[r.Addr]
 		change := diffState(rs, hash)
-		deps := b.g.DependsOn(r.Addr)
+		// An image is built from files its dependencies produce: rebuild it
+		// when one of them changes.
+		if r.Type == TypeImage && change == contract.ChangeNoop {
+			for _, d := range deps {
+				if up := changes[d]; up == contract.ChangeCreate || up == contract.ChangeUpdate {
+					change = contract.ChangeUpdate
+					break
+				}
+			}
+		}
 		for _, d := range c.deferred {
 			if _, ok := b.g.index[d.Resource]; !ok {
 				diags = append(diags, errorAt(r.DeclRange, "Reference to undeclared resource",
@@ -296,6 +320,43 @@ func (b *builder) planConfig(sel []bool) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// hashContent adds context_hash to an image's build_image step and sha256 to
+// a file's ensure_file step when it copies a source.
+func (b *builder) hashContent(r *ir.Resource, p planned) hcl.Diagnostics {
+	var attr, arg, prefix string
+	switch r.Type {
+	case TypeImage:
+		attr, arg, prefix = "context", "context_hash", "sha256:"
+	case TypeFile:
+		attr, arg = "source", "sha256"
+	default:
+		return nil
+	}
+	if len(p.ensure) == 0 {
+		return nil
+	}
+	args := p.ensure[0].args
+	path, ok := args[attr].(string)
+	if !ok {
+		return nil
+	}
+	sum, err := b.contentHash(path)
+	if err != nil {
+		rng := r.DeclRange
+		if ar, ok := r.AttrRanges[attr]; ok {
+			rng = ar
+		}
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagWarning,
+			Summary:  "Cannot hash " + attr,
+			Detail:   fmt.Sprintf("%s: %v. Changes to its content will not be detected by this plan.", r.Addr, err),
+			Subject:  rangePtr(rng),
+		}}
+	}
+	args[arg] = prefix + sum
+	return nil
 }
 
 func (b *builder) newStep(r *ir.Resource, s stepSpec, change, hash string, src *contract.Source) contract.Step {

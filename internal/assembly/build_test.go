@@ -135,6 +135,21 @@ func TestDiffAgainstState(t *testing.T) {
 			t.Errorf("changes (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("a changed dependency rebuilds an image but does not touch others", func(t *testing.T) {
+		b := webApp()
+		b.cfg.Resources[0].Attrs = cty.ObjectVal(map[string]cty.Value{"url": str("https://example.com/app.git"), "ref": str("v2"), "path": str("src")})
+		p := mustBuild(t, b, st, Options{})
+		want := map[string]string{
+			"git_repo.src/fetch_repo":    "update",
+			"image.app/build_image":      "update", // built from the repo
+			"service.web/ensure_service": "update", // runs the rebuilt image (known after apply)
+			"service.web/verify_http":    "update",
+			"check.home/verify_http":     "noop", // depends on the service, consumes nothing of it
+		}
+		if diff := cmp.Diff(want, changes(p.ActionList.Steps)); diff != "" {
+			t.Errorf("changes (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("failed resource is replanned", func(t *testing.T) {
 		st2 := appliedState(first)
 		rs := st2.Resource("git_repo.src")

@@ -10,7 +10,9 @@
 //   - Pure and deterministic: no clock, no environment, no filesystem, no
 //     randomness and no map-order dependence. The same IR and state give a
 //     byte-identical ActionList on every machine, whatever the order of
-//     cfg.Resources.
+//     cfg.Resources. The one door to the filesystem is Options.ContentHash,
+//     which the caller opens (FSHasher) to hash image contexts and file
+//     sources.
 //   - No secret value ever enters the ActionList, its fingerprint, a config
 //     hash or an error message. A sensitive value becomes an environment
 //     variable name ("<attr>Var" or {"fromEnv": NAME}) listed in the step's
@@ -23,6 +25,10 @@
 // Ordering rules (documented in docs/steps.md and here):
 //   - Within a resource, steps run in docs/steps.md order and each depends on
 //     the previous one.
+//   - A resource changes (create, update) when its config hash differs from
+//     state's, and also (update) when it consumes a value known only after
+//     apply from a resource that changes, or is an image one of whose
+//     dependencies changes. Otherwise it is a noop.
 //   - The first step of a resource depends on the last step of every resource
 //     it depends on (ir.Resource.DependsOn and every resource whose deferred
 //     outputs it consumes).
