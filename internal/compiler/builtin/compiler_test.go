@@ -327,12 +327,39 @@ func TestCompilerInterface(t *testing.T) {
 	if RuntimeKey(fixedFacts()) == RuntimeKey(withoutPython(fixedFacts())) {
 		t.Errorf("RuntimeKey ignores python3")
 	}
+	// Facts not gathered: bash everywhere, no runtime checks.
+	b, err := c.Compile(t.Context(), everyKind(t), nil)
+	if err != nil {
+		t.Fatalf("nil facts: %v", err)
+	}
+	for _, bs := range b.Steps {
+		if bs.Run.Cmd[0] != "bash" {
+			t.Errorf("nil facts: %s runs %v; want bash", bs.Purpose, bs.Run.Cmd)
+		}
+	}
 	// Empty plan: an empty, valid bundle.
-	b, err := c.Compile(t.Context(), actionList(t), fixedFacts())
+	b, err = c.Compile(t.Context(), actionList(t), fixedFacts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := contract.MarshalValidated(contract.SchemaBundle, b); err != nil {
 		t.Errorf("empty bundle: %v", err)
 	}
+}
+
+func FuzzSlug(f *testing.F) {
+	for _, s := range []string{"service.web/ensure_service", `file.x["a b"]/ensure_file`, "", "///", strings.Repeat("Ab.", 100)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		s := slug(id)
+		if s == "" || len(s) > 120 || strings.HasPrefix(s, "_") || strings.HasSuffix(s, "_") {
+			t.Fatalf("slug(%q) = %q", id, s)
+		}
+		for _, c := range s {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+				t.Fatalf("slug(%q) = %q has %q", id, s, c)
+			}
+		}
+	})
 }

@@ -12,10 +12,8 @@ import (
 // It restarts the process when it is dead or its configuration changed.
 func ensureProcess(u *unit, a *args) script {
 	a.serviceName("SERVICE_NAME")
+	// A list of words, normally; a string runs with sh -c.
 	a.command("command", "SERVICE", true)
-	if _, ok := u.env["SERVICE_SH"]; ok {
-		u.errorf("arg \"command\" of a process service must be a list of words")
-	}
 	a.envMap("environment", "SERVICE_ENV")
 	a.str("workdir", "SERVICE_WORKDIR", false, "")
 	a.num("stop_timeout", "SERVICE_STOP_TIMEOUT", "")
