@@ -87,9 +87,10 @@ func ctrStepBinary(t *testing.T) string {
 // image build -> network, volume -> service up -> 200 -> unchanged on a
 // second run -> replaced on an env change -> everything removed.
 func TestContainerScripts(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx := t.Context()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	eng, err := container.Connect(ctx, "")
+	eng, err := container.Connect(cctx, "")
 	if err != nil {
 		if os.Getenv("CW_REQUIRE_ENGINE") == "1" {
 			t.Fatalf("CW_REQUIRE_ENGINE=1 but no container engine: %v", err)
@@ -181,7 +182,13 @@ func TestContainerScripts(t *testing.T) {
 	if cid == "" {
 		t.Fatalf("no CONTAINER_ID in %v", first.outputs)
 	}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	var resp *http.Response
+	for range 20 { // the server may need a moment after the start check
+		if resp, err = http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
