@@ -23,7 +23,7 @@ func ensureProcess(u *unit, a *args) script {
 		inputs: []input{
 			{"SERVICE_NAME", "the service; names its files in $CW_STATE_DIR/services"},
 			{"SERVICE_ARGC, SERVICE_ARG_<i>", "its command, as a list of words"},
-			{"SERVICE_ENV_COUNT, _<i>_KEY, _<i>", "its environment (besides PATH, HOME, LANG, TZ...)"},
+			{"SERVICE_ENV_*", "its environment: SERVICE_ENV_COUNT pairs SERVICE_ENV_<i>_KEY, SERVICE_ENV_<i>"},
 			{"SERVICE_WORKDIR", "where it runs; relative to $CW_ROOT (default: $CW_ROOT)"},
 			{"SERVICE_CONFIG_HASH", "hash of its configuration: a change restarts it"},
 			{"SERVICE_STOP_TIMEOUT", "seconds between TERM and KILL when stopping it (5)"},
