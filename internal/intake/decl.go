@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -83,7 +85,8 @@ type resourceDecl struct {
 	provider  string
 	dependsOn []hcl.Traversal
 	lifecycle lifecycleDecl
-	// travs are the traversals of every expression of the resource.
+	// travs are the traversals of every expression of the resource except
+	// depends_on, which needs no values.
 	travs []hcl.Traversal
 }
 
@@ -151,12 +154,29 @@ func (l *loader) parseModuleDir(dir, relDir string, isRoot bool, callRange *hcl.
 			Detail: fmt.Sprintf("The directory %s contains no .cw files.", relDir), Subject: callRange})
 		return m
 	}
+	// Parse the files in parallel; record them in name order.
+	type parsed struct {
+		f     *hcl.File
+		diags hcl.Diagnostics
+	}
+	results := make([]parsed, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i].f, results[i].diags = parseFile(filepath.Join(dir, n), relJoin(relDir, n))
+		}()
+	}
+	wg.Wait()
 	var bodies []*hcl.BodyContent
-	for _, n := range names {
-		f := l.parseFile(filepath.Join(dir, n), relJoin(relDir, n))
+	for i, n := range names {
+		f := results[i].f
+		l.diags = append(l.diags, results[i].diags...)
 		if f == nil {
 			continue
 		}
+		l.files[relJoin(relDir, n)] = f
 		content, diags := f.Body.Content(rootSchema)
 		l.diags = append(l.diags, diags...)
 		bodies = append(bodies, content)
@@ -193,23 +213,18 @@ func relJoin(relDir, name string) string {
 	return relDir + "/" + name
 }
 
-// parseFile parses one .cw (or .cwvars) file and records it under rel.
-func (l *loader) parseFile(path, rel string) *hcl.File {
+// parseFile parses one .cw file, naming it rel in ranges.
+func parseFile(path, rel string) (*hcl.File, hcl.Diagnostics) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read file",
-			Detail: fmt.Sprintf("Reading %s: %v.", rel, unwrapPathErr(err))})
-		return nil
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file",
+			Detail: fmt.Sprintf("Reading %s: %v.", rel, unwrapPathErr(err))}}
 	}
 	f, diags := hclsyntax.ParseConfig(src, rel, hcl.InitialPos)
-	l.diags = append(l.diags, diags...)
-	if f != nil {
-		l.files[rel] = f
+	if f != nil && f.Body == nil {
+		return nil, diags
 	}
-	if diags.HasErrors() && f != nil && f.Body == nil {
-		return nil
-	}
-	return f
+	return f, diags
 }
 
 func (l *loader) errorf(subject *hcl.Range, summary, format string, args ...any) {
@@ -231,12 +246,23 @@ var validationSchema = &hcl.BodySchema{
 
 func validIdent(l *loader, b *hcl.Block, what string) bool {
 	for i, lab := range b.Labels {
-		if !hclsyntax.ValidIdentifier(lab) {
+		if !validIdentifier(lab) {
 			l.errorf(b.LabelRanges[i].Ptr(), "Invalid "+what+" name", "A name must start with a letter or underscore and may contain only letters, digits, underscores, and dashes; %q is not valid.", lab)
 			return false
 		}
 	}
 	return true
+}
+
+// validIdentifier is hclsyntax.ValidIdentifier without running the lexer:
+// a letter or underscore, then letters, digits, underscores and dashes.
+func validIdentifier(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || unicode.IsLetter(c) || i > 0 && (c == '-' || unicode.IsDigit(c))) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (m *moduleDecl) addVariable(l *loader, b *hcl.Block) {
@@ -503,7 +529,6 @@ func (m *moduleDecl) addResource(l *loader, b *hcl.Block) {
 			continue
 		case "depends_on":
 			r.dependsOn = l.dependsOn(a)
-			r.travs = append(r.travs, r.dependsOn...)
 			continue
 		default:
 			r.attrs[a.Name] = a
@@ -646,7 +671,6 @@ func (m *moduleDecl) addCall(l *loader, b *hcl.Block) {
 			c.version = l.constString(a)
 		case "depends_on":
 			c.dependsOn = l.dependsOn(a)
-			c.travs = append(c.travs, c.dependsOn...)
 		case "count", "for_each", "providers":
 			l.errorf(a.NameRange.Ptr(), "Unsupported module argument", "%q is not supported on module calls.", a.Name)
 		default:

@@ -71,6 +71,8 @@ type node struct {
 	id    string // "local.x", "TYPE.NAME", "module.x"
 	rng   hcl.Range
 	travs []hcl.Traversal
+	// depTravs are depends_on entries: edges, but no values.
+	depTravs []hcl.Traversal
 	// what the node allows: count.index / each.*
 	count, each bool
 	local       *localDecl
@@ -148,21 +150,21 @@ func (m *modEval) nodes() []*node {
 		nodes = append(nodes, &node{id: "local." + name, rng: ld.rng, travs: ld.expr.Variables(), local: ld})
 	}
 	for _, rd := range m.d.resOrder {
-		nodes = append(nodes, &node{id: rd.key, rng: rd.block.DefRange, travs: rd.travs, res: rd,
+		nodes = append(nodes, &node{id: rd.key, rng: rd.block.DefRange, travs: rd.travs, depTravs: rd.dependsOn, res: rd,
 			count: rd.count != nil, each: rd.forEach != nil})
 		for _, tr := range rd.dependsOn {
 			m.checkDependsOn(tr)
 		}
 	}
 	for _, cd := range m.d.callOrder {
-		nodes = append(nodes, &node{id: "module." + cd.name, rng: cd.rng, travs: cd.travs, call: cd})
+		nodes = append(nodes, &node{id: "module." + cd.name, rng: cd.rng, travs: cd.travs, depTravs: cd.dependsOn, call: cd})
 		for _, tr := range cd.dependsOn {
 			m.checkDependsOn(tr)
 		}
 	}
 	for _, n := range nodes {
 		seen := map[string]bool{}
-		for _, tr := range n.travs {
+		for _, tr := range append(slices.Clip(n.travs), n.depTravs...) {
 			r, ok := m.parseRef(tr, n.count, n.each, true)
 			if !ok || r.node == "" || seen[r.node] {
 				continue
@@ -425,6 +427,40 @@ func (m *modEval) scope(travs []hcl.Traversal, allowCount, allowEach, forOutput 
 	return vars, deps
 }
 
+// depsOnly returns the resource instance addresses depends_on entries name.
+func (m *modEval) depsOnly(travs []hcl.Traversal) []string {
+	var deps []string
+	for _, tr := range travs {
+		r, ok := m.parseRef(tr, false, false, false)
+		if !ok {
+			continue
+		}
+		switch r.kind {
+		case refModule:
+			if cv := m.calls[r.name]; cv != nil && !cv.failed {
+				deps = append(deps, cv.resources...)
+			}
+		case refResource:
+			rv := m.res[r.node]
+			if rv == nil || rv.failed {
+				continue
+			}
+			only := ""
+			if len(r.rest) > 0 {
+				if ix, ok := r.rest[0].(hcl.TraverseIndex); ok {
+					only = instanceAddr(m.addr(r.node), indexKey(ix.Key))
+				}
+			}
+			for _, in := range rv.insts {
+				if only == "" || in.addr == only {
+					deps = append(deps, in.addr)
+				}
+			}
+		}
+	}
+	return deps
+}
+
 func obj(m map[string]map[string]cty.Value, k string) map[string]cty.Value {
 	o, ok := m[k]
 	if !ok {
@@ -681,6 +717,7 @@ func (m *modEval) evalResource(n *node) {
 		rv.failed = true
 		return
 	}
+	deps = append(deps, m.depsOnly(rd.dependsOn)...)
 	deps = append(deps, m.extraDeps...)
 	base := m.addr(rd.key)
 	attrNames := make([]string, 0, len(rd.attrs))
@@ -831,8 +868,8 @@ func (m *modEval) renderFileTemplate(rd *resourceDecl, attrs cty.Value) cty.Valu
 func (m *modEval) evalOutputs() {
 	isRoot := m.path == ""
 	for _, od := range m.d.outputs {
-		travs := append(od.expr.Variables(), od.dependsOn...)
-		vars, deps := m.scope(travs, false, false, isRoot)
+		vars, deps := m.scope(od.expr.Variables(), false, false, isRoot)
+		deps = append(deps, m.depsOnly(od.dependsOn)...)
 		v, diags := od.expr.Value(m.ctx(vars))
 		m.l.diags = append(m.l.diags, diags...)
 		if diags.HasErrors() {

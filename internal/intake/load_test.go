@@ -174,3 +174,33 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("diags = %v", diags)
 	}
 }
+
+func TestVarFileJSONAndOutsideDir(t *testing.T) {
+	other := t.TempDir()
+	jsonFile := filepath.Join(other, "vals.json")
+	if err := os.WriteFile(jsonFile, []byte(`{"name": "from-json", "ports": [1, 2]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, diags := loadSrc(t, `
+variable "name" {
+  type = string
+}
+variable "ports" {
+  type = list(number)
+}
+resource "directory" "d" {
+  path = "${var.name}-${length(var.ports)}"
+}
+`, Options{VarFiles: []string{jsonFile}})
+	if diags != "" {
+		t.Fatal(diags)
+	}
+	if got := resource(t, res.Config, "directory.d").Attrs.GetAttr("path").AsString(); got != "from-json-2" {
+		t.Errorf("path = %q", got)
+	}
+	for _, v := range res.Config.Variables {
+		if v.Source != "--var-file "+jsonFile {
+			t.Errorf("%s source = %q", v.Name, v.Source)
+		}
+	}
+}

@@ -204,8 +204,7 @@ func (m *modEval) evalCall(n *node) {
 	ce := newModEval(m.l, child, path, vars, varDeps)
 	ce.extraDeps = slices.Clone(m.extraDeps)
 	if len(cd.dependsOn) > 0 {
-		_, deps := m.scope(cd.dependsOn, false, false, false)
-		ce.extraDeps = uniq(append(ce.extraDeps, deps...))
+		ce.extraDeps = uniq(append(ce.extraDeps, m.depsOnly(cd.dependsOn)...))
 	}
 	m.l.depth++
 	m.l.stack = append(m.l.stack, dir)
