@@ -13,7 +13,11 @@ import (
 
 	"github.com/clockwork-iac/clockwork/internal/contract"
 	"github.com/clockwork-iac/clockwork/internal/facts"
+	"golang.org/x/sync/errgroup"
 )
+
+// writeWorkers bounds how many artifacts are written (and fsynced) at once.
+const writeWorkers = 16
 
 // ErrStaleBundle means the bundle on disk was built for another plan
 // (another ActionList fingerprint): build again before running it.
@@ -186,12 +190,24 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		byPath[plan.final.Artifacts[i].Path] = &plan.final.Artifacts[i]
 	}
 	for _, ap := range plan.write {
+		if d := path.Dir(ap); !dirs[d] {
+			if err := fsys.mkdirAll(d); err != nil {
+				return nil, fmt.Errorf("build: %w", err)
+			}
+			dirs[d] = true
+		}
+	}
+	// Each file is fsynced before its rename; doing that on a few workers
+	// lets the filesystem batch the journal commits.
+	g := new(errgroup.Group)
+	g.SetLimit(writeWorkers)
+	for _, ap := range plan.write {
 		a := byPath[ap]
 		m, _ := strconv.ParseUint(a.Mode, 8, 32)
-		if err := fsys.write(ap, []byte(a.Content), fs.FileMode(m)&0o755); err != nil {
-			return nil, fmt.Errorf("build: %w", err)
-		}
-		dirs[path.Dir(ap)] = true
+		g.Go(func() error { return fsys.write(ap, []byte(a.Content), fs.FileMode(m)&0o755) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
 	}
 	for _, ap := range plan.remove {
 		if err := fsys.remove(ap); err != nil {
@@ -276,11 +292,11 @@ func planWrite(fsys *buildFS, old *Manifest, gen *contract.Bundle, p Policy, for
 		if err != nil {
 			return nil, err
 		}
-		if df.problem != "" {
-			vs.add(RulePath, a.Path, "", "%s", df.problem)
+		if df.problem != "" && !(force && df.rule == RuleSize) {
+			vs.add(df.rule, a.Path, "", "%s", df.problem)
 			continue
 		}
-		if !df.exists {
+		if !df.exists || df.problem != "" {
 			plan.write = append(plan.write, a.Path)
 			continue
 		}
@@ -306,14 +322,15 @@ func planWrite(fsys *buildFS, old *Manifest, gen *contract.Bundle, p Policy, for
 		if err != nil {
 			return nil, err
 		}
-		if df.problem != "" {
-			if force {
-				continue // not ours to touch: leave it, never follow it
-			}
-			vs.add(RulePath, op, "", "%s", df.problem)
+		switch {
+		case df.problem != "" && df.rule == RuleSize:
+			// Larger than any generated artifact: the user's. Keep it.
+			plan.kept = append(plan.kept, op)
 			continue
-		}
-		if !df.exists {
+		case df.problem != "":
+			vs.add(df.rule, op, "", "%s", df.problem)
+			continue
+		case !df.exists:
 			continue
 		}
 		oe := oldArts[op]
@@ -357,7 +374,7 @@ func (b *buildFS) editedRuns(old *Manifest) (map[string]contract.Run, error) {
 		return nil, err
 	}
 	if df.problem != "" {
-		return nil, &ValidationError{Violations: []Violation{{Rule: RulePath, Artifact: bundleFile, Message: df.problem}}}
+		return nil, &ValidationError{Violations: []Violation{{Rule: df.rule, Artifact: bundleFile, Message: df.problem}}}
 	}
 	if !df.exists {
 		return nil, nil
@@ -432,7 +449,7 @@ func loadBuilt(fsys *buildFS, al *contract.ActionList, p Policy, m *Manifest) (*
 		return nil, err
 	}
 	if df.problem != "" {
-		return nil, &ValidationError{Violations: []Violation{{Rule: RulePath, Artifact: bundleFile, Message: df.problem}}}
+		return nil, &ValidationError{Violations: []Violation{{Rule: df.rule, Artifact: bundleFile, Message: df.problem}}}
 	}
 	if !df.exists {
 		return nil, ErrNoBuild
@@ -460,7 +477,7 @@ func loadBuilt(fsys *buildFS, al *contract.ActionList, p Policy, m *Manifest) (*
 		}
 		switch {
 		case df.problem != "":
-			vs.add(RulePath, a.Path, "", "%s", df.problem)
+			vs.add(df.rule, a.Path, "", "%s", df.problem)
 			continue
 		case !df.exists:
 			vs.add(RulePath, a.Path, "", "artifact is missing on disk; build again")

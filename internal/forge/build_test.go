@@ -334,6 +334,10 @@ func TestEditedBundleViolations(t *testing.T) {
 			must(t, os.Remove(p))
 			must(t, os.Link(other, p))
 		}, RulePath},
+		{"script grown past the size bound", func(t *testing.T, dir string) {
+			big := "#!/bin/bash\n" + strings.Repeat("# padding\n", DefaultMaxArtifactSize/10+1)
+			must(t, os.WriteFile(filepath.Join(dir, shPath), []byte(big), 0o755))
+		}, RuleSize},
 		{"script deleted", func(t *testing.T, dir string) {
 			must(t, os.Remove(filepath.Join(dir, pyPath)))
 		}, RulePath},
@@ -376,16 +380,28 @@ func TestEditedBundleViolations(t *testing.T) {
 }
 
 func TestForceRepairsEditedViolation(t *testing.T) {
-	al := testActionList(t)
-	dir := t.TempDir()
-	mustBuild(t, BuildOptions{BuildDir: dir, ActionList: al, Compiler: newCompiler(validBundle(t))})
-	must(t, os.Chmod(filepath.Join(dir, shPath), 0o755|fs.ModeSetuid))
-	res := mustBuild(t, BuildOptions{BuildDir: dir, ActionList: al, Compiler: newCompiler(validBundle(t)), Force: true})
-	if diff := cmp.Diff([]string{shPath}, res.Written); diff != "" {
-		t.Fatalf("Written (-want +got):\n%s", diff)
-	}
-	if got := perm(t, filepath.Join(dir, shPath)); got != "0755" {
-		t.Fatalf("mode after force %s", got)
+	for name, edit := range map[string]func(t *testing.T, p string){
+		"setuid": func(t *testing.T, p string) { must(t, os.Chmod(p, 0o755|fs.ModeSetuid)) },
+		"oversize": func(t *testing.T, p string) {
+			must(t, os.WriteFile(p, []byte(strings.Repeat("#", DefaultMaxArtifactSize+1)), 0o755))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			al := testActionList(t)
+			dir := t.TempDir()
+			mustBuild(t, BuildOptions{BuildDir: dir, ActionList: al, Compiler: newCompiler(validBundle(t))})
+			edit(t, filepath.Join(dir, shPath))
+			res := mustBuild(t, BuildOptions{BuildDir: dir, ActionList: al, Compiler: newCompiler(validBundle(t)), Force: true})
+			if diff := cmp.Diff([]string{shPath}, res.Written); diff != "" {
+				t.Fatalf("Written (-want +got):\n%s", diff)
+			}
+			if got := perm(t, filepath.Join(dir, shPath)); got != "0755" {
+				t.Fatalf("mode after force %s", got)
+			}
+			if _, err := LoadBuilt(dir, al, Policy{}); err != nil {
+				t.Fatalf("LoadBuilt after force: %v", err)
+			}
+		})
 	}
 }
 

@@ -128,7 +128,7 @@ func (b *buildFS) readManifest() (*Manifest, error) {
 		return nil, err
 	}
 	if df.problem != "" {
-		return nil, &ValidationError{Violations: []Violation{{Rule: RulePath, Artifact: manifestFile, Message: df.problem}}}
+		return nil, &ValidationError{Violations: []Violation{{Rule: df.rule, Artifact: manifestFile, Message: df.problem}}}
 	}
 	if !df.exists {
 		return nil, nil

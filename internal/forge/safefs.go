@@ -137,7 +137,8 @@ type diskFile struct {
 	exists  bool
 	content []byte
 	mode    string // "0755": permission bits plus setuid/setgid/sticky
-	problem string // non-empty: a link or special file, not read
+	problem string // non-empty: a link, special or oversize file, not read
+	rule    string // the rule problem breaks: RulePath, or RuleSize
 }
 
 // read reads a regular file without following links at any component and
@@ -145,7 +146,7 @@ type diskFile struct {
 func (b *buildFS) read(p string, max int64) (diskFile, error) {
 	exists, problem, err := b.inspect(p)
 	if err != nil || !exists || problem != "" {
-		return diskFile{exists: exists, problem: problem}, err
+		return diskFile{exists: exists, problem: problem, rule: RulePath}, err
 	}
 	f, err := b.root.OpenFile(p, os.O_RDONLY|oNoFollow|oNonBlock, 0)
 	if err != nil {
@@ -157,14 +158,14 @@ func (b *buildFS) read(p string, max int64) (diskFile, error) {
 		return diskFile{}, fmt.Errorf("stat %s: %w", p, err)
 	}
 	if problem := fileProblem(p, fi, b.linkProblem); problem != "" {
-		return diskFile{exists: true, problem: problem}, nil
+		return diskFile{exists: true, problem: problem, rule: RulePath}, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return diskFile{}, fmt.Errorf("read %s: %w", p, err)
 	}
 	if int64(len(data)) > max {
-		return diskFile{exists: true, problem: fmt.Sprintf("%q on disk is larger than %d bytes", p, max)}, nil
+		return diskFile{exists: true, problem: fmt.Sprintf("%q on disk is larger than %d bytes", p, max), rule: RuleSize}, nil
 	}
 	return diskFile{exists: true, content: data, mode: formatMode(fi.Mode())}, nil
 }
@@ -192,10 +193,8 @@ func formatMode(m fs.FileMode) string {
 // 0755 (the validator guarantees it).
 func (b *buildFS) write(p string, data []byte, mode fs.FileMode) error {
 	dir := path.Dir(p)
-	if dir != "." {
-		if err := b.root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create directory %s: %w", dir, err)
-		}
+	if err := b.mkdirAll(dir); err != nil {
+		return err
 	}
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
@@ -222,6 +221,17 @@ func (b *buildFS) write(p string, data []byte, mode fs.FileMode) error {
 	if err != nil {
 		_ = b.root.Remove(tmp)
 		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// mkdirAll creates dir and its parents inside the root.
+func (b *buildFS) mkdirAll(dir string) error {
+	if dir == "." {
+		return nil
+	}
+	if err := b.root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
 	return nil
 }
