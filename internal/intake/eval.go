@@ -166,6 +166,9 @@ func (m *modEval) nodes() []*node {
 		seen := map[string]bool{}
 		for _, tr := range append(slices.Clip(n.travs), n.depTravs...) {
 			r, ok := m.parseRef(tr, n.count, n.each, true)
+			if ok && n.res != nil && r.kind == refResource && wholeOutputs(r.rest) {
+				m.l.errorf(tr.SourceRange().Ptr(), "Outputs need a key", "%s.%s.outputs is known only after apply and only key by key; refer to one key, such as %s.%s.outputs.NAME.", r.root, r.name, r.root, r.name)
+			}
 			if !ok || r.node == "" || seen[r.node] {
 				continue
 			}
@@ -186,6 +189,17 @@ func (m *modEval) nodes() []*node {
 		}
 	}
 	return nodes
+}
+
+// wholeOutputs reports whether the rest of a resource reference (after its
+// name) ends at "outputs" with no key.
+func wholeOutputs(rest hcl.Traversal) bool {
+	if len(rest) > 0 {
+		if _, ok := rest[0].(hcl.TraverseIndex); ok {
+			rest = rest[1:]
+		}
+	}
+	return len(rest) == 1 && traverseName(rest[0]) == "outputs"
 }
 
 func cmpRange(a, b hcl.Range) int {

@@ -234,6 +234,13 @@ func resources() []*Resource {
 				{Name: "inputs", Type: cty.DynamicPseudoType, Kind: KindAny, Description: "Inputs for the compiler (a map or object of any values)."},
 			},
 			Computed: []*Computed{outputs()},
+			finish: func(m map[string]cty.Value) []Problem {
+				if v, ok := known(m["inputs"]); ok && !v.Type().IsObjectType() && !v.Type().IsMapType() {
+					return []Problem{{Attr: "inputs", Path: "inputs", Summary: "Incorrect attribute value type",
+						Detail: "Inappropriate value for attribute \"inputs\": a map or object is required."}}
+				}
+				return nil
+			},
 		},
 	}
 }

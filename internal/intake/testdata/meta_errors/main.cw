@@ -56,3 +56,12 @@ resource "file" "dc" {
   path    = "dc"
   content = ""
 }
+
+resource "command" "out" {
+  command = "true"
+}
+
+resource "file" "whole_outputs" {
+  path    = "wo"
+  content = jsonencode(command.out.outputs)
+}

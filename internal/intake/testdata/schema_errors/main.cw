@@ -71,3 +71,7 @@ resource "service" "hc2" {
     path = "/z"
   }
 }
+
+resource "task" "t" {
+  inputs = "not a map"
+}
