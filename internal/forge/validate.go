@@ -423,8 +423,8 @@ func artifactRef(s string, arts map[string]*artifactInfo) *artifactInfo {
 // anything else (python3 -m, node --require, go run -exec, deno --config, ...)
 // could load code from outside the bundle and is refused.
 var runtimeFlags = map[string]map[string]bool{
-	"bash":    {"-e": true, "-u": true, "-x": true, "-v": true, "-E": true, "-eu": true, "-ex": true, "-eux": true, "-euo": true, "--norc": true, "--noprofile": true, "--posix": true, "-o": true},
-	"sh":      {"-e": true, "-u": true, "-x": true, "-v": true, "-eu": true, "-ex": true, "-eux": true},
+	"bash":    {"--norc": true, "--noprofile": true, "--posix": true}, // plus shellFlagsRE
+	"sh":      {},                                                     // shellFlagsRE only
 	"python3": {"-u": true, "-B": true, "-E": true, "-I": true, "-s": true, "-S": true, "-O": true, "-OO": true, "-q": true, "-b": true, "-bb": true},
 	"node":    {"--no-warnings": true, "--enable-source-maps": true, "--no-deprecation": true},
 	"deno":    {"-A": true, "-q": true, "--quiet": true, "--no-prompt": true, "--no-config": true, "--no-lock": true, "--no-npm": true, "--no-remote": true},
@@ -433,15 +433,17 @@ var runtimeFlags = map[string]map[string]bool{
 // inlineFlags introduce inline code (the code itself is in bundle.json,
 // visible and validated as text).
 var inlineFlags = map[string]map[string]bool{
-	"bash":    {"-c": true, "-ec": true, "-euc": true},
-	"sh":      {"-c": true, "-ec": true, "-euc": true},
 	"python3": {"-c": true},
 	"node":    {"-e": true, "--eval": true, "-p": true, "--print": true},
 }
 
 var (
 	shellOptionRE = regexp.MustCompile(`^[a-z]+$`)
-	denoAllowRE   = regexp.MustCompile(`^--(allow|deny)-(read|write|net|env|run|sys|ffi|hrtime|import|all)(=[^\x00]*)?$`)
+	// shellFlagsRE: bash/sh short option clusters such as -e, -eu, -euo
+	// (an 'o' takes the next argument as an option name) and, ending in
+	// 'c', inline code (-c, -ec).
+	shellFlagsRE = regexp.MustCompile(`^-[euxvEo]*c?$`)
+	denoAllowRE  = regexp.MustCompile(`^--(allow|deny)-(read|write|net|env|run|sys|ffi|hrtime|import|all)(=[^\x00]*)?$`)
 )
 
 // checkRuntimeArgs checks the arguments of an allowlisted runtime: options
@@ -476,11 +478,22 @@ func checkRuntimeArgs(vs *violations, purpose, rt string, args []string, arts ma
 	flags := runtimeFlags[rt]
 	for ; i < len(args); i++ {
 		a := args[i]
-		if inlineFlags[rt][a] {
+		shell := (rt == "bash" || rt == "sh") && a != "-" && shellFlagsRE.MatchString(a)
+		if shell && strings.Contains(a, "o") {
+			i++
+			if i >= len(args) || !shellOptionRE.MatchString(args[i]) {
+				vs.add(RuleRuntime, "", purpose, "%s %s needs an option name", rt, a)
+				return
+			}
+		}
+		if inlineFlags[rt][a] || (shell && strings.HasSuffix(a, "c")) {
 			if i+1 >= len(args) {
 				vs.add(RuleRuntime, "", purpose, "%s %s needs inline code", rt, a)
 			}
 			return
+		}
+		if shell {
+			continue
 		}
 		if a == "--" {
 			i++
@@ -490,12 +503,6 @@ func checkRuntimeArgs(vs *violations, purpose, rt string, args []string, arts ma
 			break
 		}
 		switch {
-		case flags[a] && a == "-o" && rt == "bash":
-			if i+1 >= len(args) || !shellOptionRE.MatchString(args[i+1]) {
-				vs.add(RuleRuntime, "", purpose, "bash -o needs an option name")
-				return
-			}
-			i++
 		case flags[a]:
 		case rt == "deno" && denoAllowRE.MatchString(a):
 		default:
