@@ -551,8 +551,14 @@ func (w *walk) runStep(i int) (r StepResult) {
 		return r
 	}
 	defer logf.Close()
-	mw := runner.MaskingWriter(logf, w.secrets)
-	defer mw.Close()
+	// Without secrets the log file is the command's stdout and stderr
+	// itself: no pipe, no copying goroutine.
+	var mw io.Writer = logf
+	if len(w.secrets) > 0 {
+		m := runner.MaskingWriter(logf, w.secrets)
+		defer m.Close()
+		mw = m
+	}
 
 	for attempt := 0; attempt <= retries; attempt++ {
 		if attempt > 0 {
@@ -713,13 +719,20 @@ func (w *walk) env(i int, bs *contract.BundleStep) ([]string, error) {
 	for k, v := range bs.Run.Env {
 		m[k] = v
 	}
-	addrs := w.upstream(i)
+	up := w.upstream(i)
 	w.sess.View(func(st *contract.State) {
-		for _, a := range addrs {
-			if r := st.Resource(a); r != nil {
-				for k, v := range r.Outputs {
-					m[contract.OutputEnv(a, k)] = v
-				}
+		// One pass over state; matches applied in address order so that
+		// colliding names resolve the same way every time.
+		var with []*contract.ResourceState
+		for j := range st.Resources {
+			if r := &st.Resources[j]; len(r.Outputs) > 0 && up[r.Address] {
+				with = append(with, r)
+			}
+		}
+		sort.Slice(with, func(a, b int) bool { return with[a].Address < with[b].Address })
+		for _, r := range with {
+			for k, v := range r.Outputs {
+				m[contract.OutputEnv(r.Address, k)] = v
 			}
 		}
 	})
@@ -746,13 +759,12 @@ func (w *walk) env(i int, bs *contract.BundleStep) ([]string, error) {
 	return env, nil
 }
 
-// upstream returns the addresses of the resources of every step s
-// transitively depends on (sorted), including dependencies named by id that
-// are not in the ActionList.
-func (w *walk) upstream(idx int) []string {
-	s := w.al.Steps[idx]
+// upstream returns the set of addresses of the resources of every step the
+// step at idx transitively depends on, including dependencies named by id
+// that are not in the ActionList.
+func (w *walk) upstream(idx int) map[string]bool {
 	seen := map[string]bool{}
-	for _, d := range s.DependsOn {
+	for _, d := range w.al.Steps[idx].DependsOn {
 		seen[resourceOfStep(d)] = true
 	}
 	visited := make([]bool, len(w.al.Steps))
@@ -768,7 +780,7 @@ func (w *walk) upstream(idx int) []string {
 			}
 		}
 	}
-	return sortedKeys(seen)
+	return seen
 }
 
 func resourceOfStep(id string) string {

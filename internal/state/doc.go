@@ -19,9 +19,12 @@
 //   - If a write fails (disk full, read-only), the previous state.json is
 //     left intact and the new state goes to errored-state.json where that can
 //     be written; the error says where.
-//   - A Session persists at most every SessionInterval and always after its
-//     last Update, so many finished steps cost few fsyncs and a kill loses
-//     only the updates of the last interval (the steps in flight).
+//   - A Session persists in the background, at most every SessionInterval (or
+//     every two write durations when the state is large), and always after
+//     its last Update at Close; many finished steps cost few fsyncs and a kill
+//     loses only the updates not yet covered by a write (the steps in
+//     flight). Background writes check the state with a Go mirror of the
+//     schema (checkState); Save, Flush and Close use the full JSON Schema.
 //
 // State never holds a secret value; that is the executor's duty, and this
 // package stores what it is given.

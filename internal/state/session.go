@@ -8,12 +8,14 @@ import (
 	"github.com/clockwork-iac/clockwork/internal/contract"
 )
 
-// SessionInterval is the shortest time between two writes of a Session.
+// SessionInterval is the shortest time between two writes of a Session; after
+// a write that took longer, the Session waits as long as that write took.
 const SessionInterval = 5 * time.Millisecond
 
 // Session is a group-commit writer for one locked operation: Update changes
-// the state in memory and a background flusher writes it (at most every
-// SessionInterval, covering every update since the previous write). Close
+// the state in memory and a background flusher writes it, each write covering
+// every update since the previous one. Writes start at most every
+// SessionInterval (or every two write durations, for large states). Close
 // writes the last updates.
 type Session struct {
 	store *Store
@@ -75,7 +77,7 @@ func (sess *Session) Err() error {
 
 // Flush writes pending updates now.
 func (sess *Session) Flush() error {
-	sess.flush()
+	sess.flush(true)
 	return sess.Err()
 }
 
@@ -96,14 +98,17 @@ func (sess *Session) flusher() {
 		select {
 		case <-sess.kick:
 		case <-sess.stop:
-			sess.flush()
+			sess.flush(true)
 			return
 		}
-		sess.flush()
+		start := time.Now()
+		sess.flush(false)
+		// Wait at least as long as the write took, so writing never takes
+		// more than half the time however large the state grows.
 		select {
-		case <-time.After(SessionInterval):
+		case <-time.After(max(SessionInterval, time.Since(start))):
 		case <-sess.stop:
-			sess.flush()
+			sess.flush(true)
 			return
 		}
 	}
@@ -111,8 +116,9 @@ func (sess *Session) flusher() {
 
 // flush writes the state if it changed. The state is copied under the
 // session mutex; encoding and writing happen outside it, so Update is not
-// held up by fsync.
-func (sess *Session) flush() {
+// held up by fsync. Background writes check the state with checkState; Flush
+// and Close with the full JSON Schema.
+func (sess *Session) flush(fullCheck bool) {
 	s := sess.store
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,7 +131,7 @@ func (sess *Session) flush() {
 	sess.dirty = false
 	sess.mu.Unlock()
 
-	data, err := s.prepare(clone)
+	data, err := s.prepare(clone, fullCheck)
 	if err == nil {
 		err = s.commit(data)
 	}

@@ -104,3 +104,42 @@ func TestCheckPlan(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckStateAgreesWithSchema keeps the fast check used by background
+// session writes in step with the JSON Schema.
+func TestCheckStateAgreesWithSchema(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*contract.State)
+	}{
+		{"valid", func(*contract.State) {}},
+		{"version", func(st *contract.State) { st.Version = "2" }},
+		{"lineage", func(st *contract.State) { st.Lineage = "" }},
+		{"serial", func(st *contract.State) { st.Serial = -1 }},
+		{"address", func(st *contract.State) { st.Resources[0].Address = "" }},
+		{"type", func(st *contract.State) { st.Resources[0].Type = "" }},
+		{"status", func(st *contract.State) { st.Resources[0].Status = "done" }},
+		{"step status", func(st *contract.State) {
+			st.Resources[0].Steps = map[string]contract.StepState{"x/y": {Status: "maybe"}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := sample()
+			tt.mutate(st)
+			fast := checkState(st)
+			if tt.name == "valid" {
+				if fast != nil {
+					t.Fatalf("checkState of a valid state: %v", fast)
+				}
+			} else if fast == nil {
+				t.Fatal("checkState accepted an invalid state")
+			}
+			skipIfSchemaErrorsPanic(t)
+			b, _ := contract.Marshal(st)
+			if full := contract.ValidateJSON(contract.SchemaState, b); (full == nil) != (fast == nil) {
+				t.Errorf("schema says %v, checkState says %v", full, fast)
+			}
+		})
+	}
+}

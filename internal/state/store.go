@@ -133,7 +133,7 @@ func (s *Store) Save(st *contract.State) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clone := cloneState(st)
-	data, err := s.prepare(clone)
+	data, err := s.prepare(clone, true)
 	if err != nil {
 		return err
 	}
@@ -145,8 +145,10 @@ func (s *Store) Save(st *contract.State) error {
 }
 
 // prepare checks the lock and the state on disk, bumps st's serial, sorts
-// its resources and encodes it. s.mu is held.
-func (s *Store) prepare(st *contract.State) ([]byte, error) {
+// its resources and encodes it, checked against the JSON Schema when
+// fullCheck, else by checkState (the same rules for the typed state, at a
+// fraction of the cost). s.mu is held.
+func (s *Store) prepare(st *contract.State, fullCheck bool) ([]byte, error) {
 	if s.lock == nil {
 		return nil, fmt.Errorf("save state: %w", ErrNotLocked)
 	}
@@ -173,6 +175,16 @@ func (s *Store) prepare(st *contract.State) ([]byte, error) {
 		st.Resources = []contract.ResourceState{}
 	}
 	sort.SliceStable(st.Resources, func(i, j int) bool { return st.Resources[i].Address < st.Resources[j].Address })
+	if !fullCheck {
+		if err := checkState(st); err != nil {
+			return nil, fmt.Errorf("save state: %w", err)
+		}
+		data, err := contract.Marshal(st)
+		if err != nil {
+			return nil, fmt.Errorf("save state: %w", err)
+		}
+		return data, nil
+	}
 	data, err := contract.MarshalValidated(contract.SchemaState, st)
 	if err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
@@ -365,6 +377,47 @@ func CheckPlan(current *contract.State, planLineage string, planSerial int64) er
 	}
 	if planLineage == "" || planSerial < current.Serial {
 		return fmt.Errorf("%w: it was made against state serial %d, the state is now at serial %d; plan again", ErrStalePlan, planSerial, current.Serial)
+	}
+	return nil
+}
+
+// checkState enforces on a typed state what the state schema enforces and
+// the Go types do not: version, lineage, serial, non-empty address and type,
+// and the status enums. Session writes between the first and the last use
+// it instead of the JSON Schema, whose check costs ~70 µs per resource.
+func checkState(st *contract.State) error {
+	var problems []string
+	if st.Version != contract.Version {
+		problems = append(problems, fmt.Sprintf("/version: must be %q", contract.Version))
+	}
+	if st.Lineage == "" {
+		problems = append(problems, "/lineage: empty")
+	}
+	if st.Serial < 0 {
+		problems = append(problems, "/serial: negative")
+	}
+	for i, r := range st.Resources {
+		p := fmt.Sprintf("/resources/%d", i)
+		if r.Address == "" {
+			problems = append(problems, p+"/address: empty")
+		}
+		if r.Type == "" {
+			problems = append(problems, p+"/type: empty")
+		}
+		switch r.Status {
+		case contract.StatusApplied, contract.StatusFailed, contract.StatusPartial:
+		default:
+			problems = append(problems, fmt.Sprintf("%s/status: %q is not applied, failed or partial", p, r.Status))
+		}
+		for id, s := range r.Steps {
+			if s.Status != "ok" && s.Status != "failed" {
+				problems = append(problems, fmt.Sprintf("%s/steps/%s/status: %q is not ok or failed", p, id, s.Status))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return &contract.SchemaError{Schema: contract.SchemaState, Problems: problems}
 	}
 	return nil
 }

@@ -1,0 +1,247 @@
+// Command apply benchmarks the executor and the state session: N independent
+// steps and a chain of N, each running `bash scripts/x.sh` that writes a
+// file, then a no-op re-run of each, against the floor measured in the same
+// run (N sequential `bash -c true` spawns from Go). It prints wall time and
+// peak RSS (getrusage of this process) and the ratios the forge issue sets
+// as targets: independent <= 1.5x floor, chain <= 2x, no-op < 0.5 s, peak
+// memory < 100 MB.
+//
+//	go run ./bench/apply [-n 1000] [-parallelism 10]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/clockwork-iac/clockwork/internal/contract"
+	"github.com/clockwork-iac/clockwork/internal/executor"
+	"github.com/clockwork-iac/clockwork/internal/state"
+)
+
+const script = `printf '%s\n' "$CONTENT" > "$CW_ROOT/out/$CW_RESOURCE.txt"
+`
+
+func main() {
+	n := flag.Int("n", 1000, "steps per scenario")
+	par := flag.Int("parallelism", 10, "executor parallelism")
+	keep := flag.Bool("keep", false, "keep the work directory")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/apply:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(context.Background(), *n, *par, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/apply:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, n, par int, keep bool) error {
+	work, err := os.MkdirTemp("", "cw-bench-apply-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(work)
+	} else {
+		fmt.Println("work directory:", work)
+	}
+
+	start := time.Now()
+	for range n {
+		if err := exec.Command("bash", "-c", "true").Run(); err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+	}
+	floor := time.Since(start)
+	fmt.Printf("%-28s %9s  %8s  %s\n", "scenario", "wall", "peak RSS", "vs floor / target")
+	fmt.Printf("%-28s %9.3fs  %6.1fMB  (%.2f ms per spawn)\n", fmt.Sprintf("floor: %d x bash -c true", n), floor.Seconds(), peakMB(), float64(floor.Microseconds())/1000/float64(n))
+
+	// The steps' own work, without the executor: the same script, env and
+	// directory, run sequentially. The gap between this and the chain is
+	// the executor's and the state's cost.
+	scriptFloor, err := scriptOnly(work, n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-28s %9.3fs  %6.1fMB  %.2fx (the script itself, sequential)\n", fmt.Sprintf("%d x bash scripts/x.sh", n), scriptFloor.Seconds(), peakMB(), scriptFloor.Seconds()/floor.Seconds())
+
+	ok := true
+	for _, sc := range []struct {
+		name   string
+		chain  bool
+		target float64
+	}{
+		{fmt.Sprintf("%d independent", n), false, 1.5},
+		{fmt.Sprintf("chain of %d", n), true, 2},
+	} {
+		root := filepath.Join(work, map[bool]string{false: "independent", true: "chain"}[sc.chain])
+		d, err := apply(ctx, root, n, par, sc.chain, false)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		ratio := d.Seconds() / floor.Seconds()
+		verdict := "ok"
+		if ratio > sc.target {
+			verdict, ok = "MISSED", false
+		}
+		fmt.Printf("%-28s %9.3fs  %6.1fMB  %.2fx (target <= %.1fx) %s\n", sc.name, d.Seconds(), peakMB(), ratio, sc.target, verdict)
+
+		d, err = apply(ctx, root, n, par, sc.chain, true)
+		if err != nil {
+			return fmt.Errorf("%s no-op: %w", sc.name, err)
+		}
+		verdict = "ok"
+		if d > 500*time.Millisecond {
+			verdict, ok = "MISSED", false
+		}
+		fmt.Printf("%-28s %9.3fs  %6.1fMB  (target < 0.5s) %s\n", "  no-op re-run", d.Seconds(), peakMB(), verdict)
+	}
+	verdict := "ok"
+	if peakMB() >= 100 {
+		verdict, ok = "MISSED", false
+	}
+	fmt.Printf("%-28s %9s  %6.1fMB  (target < 100MB) %s\n", "peak memory", "", peakMB(), verdict)
+	if !ok {
+		return fmt.Errorf("a target was missed")
+	}
+	return nil
+}
+
+func scriptOnly(work string, n int) (time.Duration, error) {
+	root := filepath.Join(work, "script-only")
+	build := filepath.Join(root, ".clockwork", "build")
+	for _, d := range []string{filepath.Join(build, "scripts"), filepath.Join(root, "out")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return 0, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(build, "scripts", "x.sh"), []byte(script), 0o755); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := range n {
+		addr := fmt.Sprintf("file.f%05d", i)
+		cmd := exec.Command("bash", "scripts/x.sh")
+		cmd.Dir = build
+		cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "CW_ROOT=" + root, "CW_RESOURCE=" + addr, "CONTENT=hello from " + addr}
+		if err := cmd.Run(); err != nil {
+			return 0, fmt.Errorf("script floor: %w", err)
+		}
+	}
+	return time.Since(start), nil
+}
+
+// apply runs one apply of the scenario in root: lock, load state, plan
+// (noop for resources applied at the same hash), execute, close.
+func apply(ctx context.Context, root string, n, par int, chain, expectNoop bool) (time.Duration, error) {
+	build := filepath.Join(root, ".clockwork", "build")
+	if !expectNoop {
+		for _, d := range []string{filepath.Join(build, "scripts"), filepath.Join(root, "out")} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return 0, err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(build, "scripts", "x.sh"), []byte(script), 0o755); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	store := state.Open(filepath.Join(root, ".clockwork"))
+	lock, err := store.Lock(ctx, "apply")
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Unlock()
+	st, err := store.Load()
+	if err != nil {
+		return 0, err
+	}
+	al, b := plan(st, n, chain)
+	sess := store.Begin(st)
+	rep, err := executor.Execute(ctx, al, b, sess, executor.Options{
+		Root: root, BuildDir: build, StateDir: filepath.Join(root, ".clockwork"),
+		Parallelism: par, Environ: os.Environ(), Select: executor.SelectApply,
+	})
+	if cerr := sess.Close(); err == nil {
+		err = cerr
+	}
+	d := time.Since(start)
+	if err != nil {
+		return d, err
+	}
+	if os.Getenv("CW_BENCH_DEBUG") != "" {
+		var sum time.Duration
+		for _, r := range rep.Results {
+			sum += r.Duration
+		}
+		fmt.Printf("    debug: sum of step durations %.3fs, mean %.2fms\n", sum.Seconds(), float64(sum.Microseconds())/1000/float64(max(1, rep.OK)))
+	}
+	want := n
+	if expectNoop {
+		want = 0
+	}
+	if rep.OK != want || rep.Failed != 0 {
+		return d, fmt.Errorf("%d ok, %d failed, want %d ok", rep.OK, rep.Failed, want)
+	}
+	if !expectNoop {
+		got, _ := os.ReadDir(filepath.Join(root, "out"))
+		if len(got) != n {
+			return d, fmt.Errorf("%d files written, want %d", len(got), n)
+		}
+	}
+	return d, nil
+}
+
+// plan builds what assembly would: one ensure_file per resource, noop when
+// state has it applied at the same config hash.
+func plan(st *contract.State, n int, chain bool) (*contract.ActionList, *contract.Bundle) {
+	applied := map[string]string{}
+	if st != nil {
+		for _, r := range st.Resources {
+			if r.Status == contract.StatusApplied {
+				applied[r.Address] = r.ConfigHash
+			}
+		}
+	}
+	al := &contract.ActionList{Version: contract.Version, Fingerprint: "sha256:bench"}
+	b := &contract.Bundle{Version: contract.Version, Fingerprint: "sha256:bench"}
+	for i := range n {
+		addr := fmt.Sprintf("file.f%05d", i)
+		hash := "sha256:" + addr
+		s := contract.Step{ID: addr + "/ensure_file", Name: contract.StepEnsureFile, Resource: addr, Change: contract.ChangeCreate,
+			ConfigHash: hash, Args: map[string]any{"path": "out/" + addr + ".txt"}}
+		if applied[addr] == hash {
+			s.Change = contract.ChangeNoop
+		}
+		if chain && i > 0 {
+			s.DependsOn = []string{fmt.Sprintf("file.f%05d/ensure_file", i-1)}
+		}
+		al.Steps = append(al.Steps, s)
+		b.Steps = append(b.Steps, contract.BundleStep{Purpose: s.ID, Run: contract.Run{
+			Cmd: []string{"bash", "scripts/x.sh"}, Env: map[string]string{"CONTENT": "hello from " + addr}}})
+	}
+	return al, b
+}
+
+func peakMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}
