@@ -1,7 +1,9 @@
 package forge
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -543,16 +545,35 @@ func decodeBundle(data []byte, p Policy) (*contract.Bundle, error) {
 	return b, nil
 }
 
-// parseBundleNoPanic is contract.ParseBundle with a panic in the schema
-// checker turned into an error: hostile input must be rejected, never crash
-// the process.
-func parseBundleNoPanic(data []byte) (b *contract.Bundle, err error) {
+// parseBundleNoPanic is contract.ParseBundle, except that a panic in the
+// schema checker (jsonschema's messages panic for some keywords when given
+// no printer) falls back to a strict decode: Validate then checks every
+// bound the schema has. Hostile input must be rejected, never crash.
+func parseBundleNoPanic(data []byte) (*contract.Bundle, error) {
+	b, err, panicked := tryParseBundle(data)
+	if !panicked {
+		return b, err
+	}
+	var sb contract.Bundle
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sb); err != nil {
+		return nil, fmt.Errorf("decode bundle: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("decode bundle: trailing data after JSON value")
+	}
+	return &sb, nil
+}
+
+func tryParseBundle(data []byte) (b *contract.Bundle, err error, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			b, err = nil, fmt.Errorf("bundle schema check failed: %v", r)
+			b, err, panicked = nil, nil, true
 		}
 	}()
-	return contract.ParseBundle(data)
+	b, err = contract.ParseBundle(data)
+	return b, err, false
 }
 
 // cloneBundle deep-copies a bundle so forge never mutates a compiler's value.

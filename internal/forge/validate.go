@@ -62,6 +62,7 @@ var reservedEnvPrefixes = []string{"CW_", "LD_", "DYLD_", "BASH_FUNC_"}
 var (
 	modeRE    = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	langRE    = regexp.MustCompile(`^[a-z0-9_+-]{1,32}$`)
 	// shell options allowed after a shebang's bash/sh (e.g. "#!/bin/bash -eu").
 	shellShebangFlagRE = regexp.MustCompile(`^-[eEuxv]+$`)
 )
@@ -123,6 +124,9 @@ func checkArtifacts(vs *violations, b *contract.Bundle, al *contract.ActionList,
 			vs.add(RulePurpose, a.Path, "", "artifact has no purpose")
 		} else if !planned[a.Purpose] {
 			vs.add(RulePurpose, a.Path, "", "purpose %q is not a step of the action list", a.Purpose)
+		}
+		if !langRE.MatchString(a.Lang) {
+			vs.add(RuleSchema, a.Path, "", "lang %q is not 1-32 characters of [a-z0-9_+-]", a.Lang)
 		}
 		info := &artifactInfo{art: a}
 		if _, seen := arts[a.Path]; !seen {

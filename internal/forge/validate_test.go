@@ -161,6 +161,8 @@ func TestValidateRules(t *testing.T) {
 		{name: "bounds/max-ok", mutate: func(b *contract.Bundle) {
 			b.Steps[0].Run.Timeout, b.Steps[0].Run.Retries = MaxStepTimeout, MaxStepRetries
 		}},
+		{name: "lang/empty", mutate: func(b *contract.Bundle) { b.Artifacts[1].Lang = "" }, want: []string{RuleSchema}},
+		{name: "lang/odd", mutate: func(b *contract.Bundle) { b.Artifacts[1].Lang = "Py thon" }, want: []string{RuleSchema}},
 		{name: "version", mutate: func(b *contract.Bundle) { b.Version = "" }, want: []string{RuleSchema}},
 		{name: "cmd/empty", mutate: func(b *contract.Bundle) { b.Steps[0].Run.Cmd = nil }, want: []string{RuleSchema}},
 	}
