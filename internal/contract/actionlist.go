@@ -3,6 +3,7 @@ package contract
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -83,15 +84,23 @@ func (s *Source) String() string {
 // StepID returns the id of step kind name on resource addr.
 func StepID(addr, name string) string { return addr + "/" + name }
 
-// ComputeFingerprint returns "sha256:<hex>" over the canonical JSON of the
-// steps. State serial and lineage are deliberately not part of it.
+// ComputeFingerprint returns "sha256:<hex>" over the compact JSON of the
+// steps with their Change left out: the fingerprint identifies what the
+// scripts must do (ids, kinds, args, order, dependencies), so a plan whose
+// only difference is create -> noop after an apply reuses the same bundle.
+// State serial and lineage are not part of it either.
 func ComputeFingerprint(steps []Step) (string, error) {
-	b, err := Marshal(steps)
-	if err != nil {
-		return "", fmt.Errorf("fingerprint steps: %w", err)
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.SetEscapeHTML(false)
+	for i := range steps {
+		s := steps[i]
+		s.Change = ""
+		if err := enc.Encode(&s); err != nil {
+			return "", fmt.Errorf("fingerprint step %s: %w", s.ID, err)
+		}
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Step returns the step with the given id, or nil.

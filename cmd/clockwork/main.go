@@ -1,0 +1,41 @@
+// Command clockwork declares, plans, builds, applies and keeps infrastructure
+// described in .cw files. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/clockwork-iac/clockwork/internal/cli"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return cli.Run(ctx, os.Args[1:], cli.Stdio{
+		In:         os.Stdin,
+		Out:        os.Stdout,
+		Err:        os.Stderr,
+		Environ:    os.Environ(),
+		Terminal:   isTerminal(os.Stdout),
+		Executable: exe,
+	})
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,438 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/clockwork-iac/clockwork/internal/assembly"
+	"github.com/clockwork-iac/clockwork/internal/compiler/builtin"
+	"github.com/clockwork-iac/clockwork/internal/container"
+	"github.com/clockwork-iac/clockwork/internal/contract"
+	"github.com/clockwork-iac/clockwork/internal/executor"
+	"github.com/clockwork-iac/clockwork/internal/facts"
+	"github.com/clockwork-iac/clockwork/internal/forge"
+	"github.com/clockwork-iac/clockwork/internal/intake"
+	"github.com/clockwork-iac/clockwork/internal/ir"
+	"github.com/clockwork-iac/clockwork/internal/runner"
+	"github.com/clockwork-iac/clockwork/internal/state"
+)
+
+// Options configure one run of the pipeline on one directory.
+type Options struct {
+	Dir      string
+	Vars     []string
+	VarFiles []string
+	Environ  []string
+	Targets  []string
+	// Compiler proposes bundles; nil means the built-in compiler.
+	Compiler forge.Compiler
+	Policy   forge.Policy
+	Force    bool
+	// Parallelism is the number of steps run at once (default 10).
+	Parallelism int
+	StepTimeout time.Duration
+	PassEnv     []string
+	// Clockwork is the path of this binary, given to steps as CW_CLOCKWORK.
+	Clockwork string
+	Logger    *slog.Logger
+	Offline   bool
+	// OnStepStart and OnStepDone report progress (in completion order).
+	OnStepStart func(contract.Step)
+	OnStepDone  func(contract.Step, executor.StepResult)
+	// Select overrides which steps Apply runs (the daemon reconciles one
+	// resource's steps); nil means ApplySelect.
+	Select func(contract.Step) bool
+}
+
+// StateDir is <dir>/.clockwork.
+func (o *Options) StateDir() string { return filepath.Join(o.Dir, ".clockwork") }
+
+// BuildDir is <dir>/.clockwork/build.
+func (o *Options) BuildDir() string { return filepath.Join(o.StateDir(), "build") }
+
+func (o *Options) compiler() forge.Compiler {
+	if o.Compiler != nil {
+		return o.Compiler
+	}
+	return builtin.New()
+}
+
+func (o *Options) policy() forge.Policy {
+	if len(o.Policy.Allowlist) == 0 {
+		return forge.DefaultPolicy()
+	}
+	return o.Policy
+}
+
+// Planned is the result of intake and assembly.
+type Planned struct {
+	Intake *intake.Result
+	Config *ir.Config
+	State  *contract.State // nil when no state exists yet
+	Plan   *assembly.Plan
+}
+
+// Files returns the parsed files for diagnostic rendering.
+func (p *Planned) Files() map[string]*hcl.File {
+	if p == nil || p.Intake == nil {
+		return nil
+	}
+	return p.Intake.Files
+}
+
+// DiagError carries configuration diagnostics out of a stage.
+type DiagError struct {
+	Diags hcl.Diagnostics
+	Files map[string]*hcl.File
+}
+
+func (e *DiagError) Error() string {
+	var parts []string
+	for _, d := range e.Diags {
+		if d.Severity == hcl.DiagError {
+			parts = append(parts, d.Error())
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Load runs intake only (validate).
+func Load(ctx context.Context, o Options, validate bool, st *contract.State) (*intake.Result, hcl.Diagnostics) {
+	return intake.Load(ctx, intake.Options{
+		Dir:          o.Dir,
+		Vars:         o.Vars,
+		VarFiles:     o.VarFiles,
+		Environ:      o.Environ,
+		StateOutputs: stateOutputs(st),
+		Validate:     validate,
+		Offline:      o.Offline,
+	})
+}
+
+// Plan runs intake and assembly against the state on disk. It writes nothing.
+func Plan(ctx context.Context, o Options, destroy bool) (*Planned, hcl.Diagnostics, error) {
+	st, err := state.Open(o.StateDir()).Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	return planWith(ctx, o, st, destroy)
+}
+
+func planWith(ctx context.Context, o Options, st *contract.State, destroy bool) (*Planned, hcl.Diagnostics, error) {
+	res, diags := Load(ctx, o, false, st)
+	p := &Planned{Intake: res, State: st}
+	if diags.HasErrors() || res == nil || res.Config == nil {
+		return p, diags, nil
+	}
+	p.Config = res.Config
+	plan, adiags := assembly.Build(res.Config, st, assembly.Options{
+		Targets:     o.Targets,
+		Destroy:     destroy,
+		ContentHash: contentHasher(o.Dir),
+	})
+	diags = append(diags, adiags...)
+	p.Plan = plan
+	return p, diags, nil
+}
+
+// BuildResult is what Build did.
+type BuildResult struct {
+	Planned *Planned
+	Facts   *facts.Facts
+	Build   *forge.BuildResult
+}
+
+// Build plans, gathers facts, compiles (or reuses) and writes the bundle.
+// Nothing is executed.
+func Build(ctx context.Context, o Options) (*BuildResult, error) {
+	p, diags, err := Plan(ctx, o, false)
+	if err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		return &BuildResult{Planned: p}, &DiagError{Diags: diags, Files: p.Files()}
+	}
+	return buildPlanned(ctx, o, p)
+}
+
+func buildPlanned(ctx context.Context, o Options, p *Planned) (*BuildResult, error) {
+	f := facts.Gather(ctx, o.Environ)
+	br, err := forge.Build(ctx, forge.BuildOptions{
+		BuildDir:   o.BuildDir(),
+		ActionList: p.Plan.ActionList,
+		Compiler:   factsKeyed{Compiler: o.compiler(), facts: f},
+		Facts:      f,
+		Policy:     o.policy(),
+		Force:      o.Force,
+	})
+	if err != nil {
+		return &BuildResult{Planned: p, Facts: f}, fmt.Errorf("build: %w", err)
+	}
+	return &BuildResult{Planned: p, Facts: f, Build: br}, nil
+}
+
+// ApplyResult is what Apply did.
+type ApplyResult struct {
+	*BuildResult
+	Report  *executor.Report
+	RunID   string
+	LogDir  string
+	Outputs map[string]any
+	// Sensitive names outputs whose value is hidden.
+	Sensitive map[string]bool
+}
+
+// ApplySelect is the default step selection of apply: every step that
+// changes something, plus the steps of services (an idempotent ensure
+// restarts a dead process) so apply also repairs what died.
+func ApplySelect(s contract.Step) bool {
+	if s.Change != contract.ChangeNoop {
+		return true
+	}
+	return strings.HasPrefix(s.Resource, "service.") || strings.Contains(s.Resource, ".service.")
+}
+
+// VerifySelect selects only verify steps.
+func VerifySelect(s contract.Step) bool { return contract.IsVerify(s.Name) }
+
+// Apply plans, builds if needed, executes and records state.
+func Apply(ctx context.Context, o Options) (*ApplyResult, error) {
+	return run(ctx, o, "apply", false)
+}
+
+// Destroy plans deletes for everything in state and runs them.
+func Destroy(ctx context.Context, o Options) (*ApplyResult, error) {
+	return run(ctx, o, "destroy", true)
+}
+
+// Verify runs only the verify steps of the current configuration.
+func Verify(ctx context.Context, o Options) (*ApplyResult, error) {
+	o.Select = VerifySelect
+	return run(ctx, o, "verify", false)
+}
+
+func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult, error) {
+	store := state.Open(o.StateDir())
+	if err := os.MkdirAll(o.StateDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", o.StateDir(), err)
+	}
+	lock, err := store.Lock(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+
+	st, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	p, diags, err := planWith(ctx, o, st, destroy)
+	if err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		return &ApplyResult{BuildResult: &BuildResult{Planned: p}}, &DiagError{Diags: diags, Files: p.Files()}
+	}
+	br, err := buildPlanned(ctx, o, p)
+	if err != nil {
+		return &ApplyResult{BuildResult: br}, err
+	}
+	if st == nil {
+		st = state.New()
+	}
+	runID := newRunID()
+	logDir := filepath.Join(o.StateDir(), "logs", runID)
+	sel := o.Select
+	if sel == nil {
+		sel = ApplySelect
+	}
+	sess := store.Begin(st)
+	rep, execErr := executor.Execute(ctx, p.Plan.ActionList, br.Build.Bundle, sess, executor.Options{
+		Root:           absDir(o.Dir),
+		BuildDir:       absDir(o.BuildDir()),
+		StateDir:       absDir(o.StateDir()),
+		LogDir:         absDir(logDir),
+		RunID:          runID,
+		Parallelism:    o.Parallelism,
+		StepTimeout:    o.StepTimeout,
+		PassEnv:        passEnv(o.PassEnv),
+		Environ:        o.Environ,
+		Secrets:        p.Plan.Secrets,
+		Select:         sel,
+		Runner:         localRunner,
+		Clockwork:      o.Clockwork,
+		OnStepStart:    o.OnStepStart,
+		OnStepDone:     o.OnStepDone,
+		DeleteSteps:    p.Plan.DeleteSteps,
+		DependsOn:      dependsOn(p.Config),
+		PreventDestroy: preventDestroy(p.Plan),
+	})
+	if len(p.Plan.Forget) > 0 && execErr == nil {
+		// Removed resources without a delete step (checks, tasks, commands
+		// without on_destroy) leave state without running anything.
+		forget := p.Plan.Forget
+		sess.Update(func(st *contract.State) {
+			kept := st.Resources[:0]
+			for _, r := range st.Resources {
+				if !slices.Contains(forget, r.Address) {
+					kept = append(kept, r)
+				}
+			}
+			st.Resources = kept
+		})
+	}
+	closeErr := sess.Close()
+	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir}
+	if execErr != nil {
+		return ar, errors.Join(execErr, closeErr)
+	}
+	if closeErr != nil {
+		return ar, closeErr
+	}
+	if op != "verify" {
+		if err := ar.recordOutputs(ctx, o, store, destroy); err != nil {
+			return ar, err
+		}
+	}
+	return ar, nil
+}
+
+// recordOutputs evaluates output blocks with the outputs steps published and
+// records the non-sensitive ones in state.
+func (ar *ApplyResult) recordOutputs(ctx context.Context, o Options, store *state.Store, destroy bool) error {
+	st, err := store.Load()
+	if err != nil || st == nil {
+		return err
+	}
+	outs := map[string]any{}
+	sens := map[string]bool{}
+	if !destroy {
+		res, diags := Load(ctx, o, false, st)
+		if !diags.HasErrors() && res != nil && res.Config != nil {
+			vals, _ := assembly.Outputs(res.Config)
+			for k, v := range vals {
+				outs[k] = v
+			}
+			for _, out := range res.Config.Outputs {
+				if out.Sensitive {
+					sens[out.Name] = true
+				}
+			}
+		}
+	}
+	ar.Outputs, ar.Sensitive = outs, sens
+	if len(outs) == 0 && len(st.Outputs) == 0 {
+		return nil
+	}
+	st.Outputs = outs
+	return store.Save(st)
+}
+
+func dependsOn(cfg *ir.Config) map[string][]string {
+	out := map[string][]string{}
+	if cfg == nil {
+		return out
+	}
+	for _, r := range cfg.Resources {
+		out[r.Addr] = r.DependsOn
+	}
+	return out
+}
+
+func preventDestroy(p *assembly.Plan) map[string]bool {
+	out := map[string]bool{}
+	for addr, r := range p.Resources {
+		if r.PreventDestroy {
+			out[addr] = true
+		}
+	}
+	return out
+}
+
+// passEnv adds the container engine's settings to what steps receive, so
+// `clockwork step docker` finds the same engine as the user's shell.
+func passEnv(user []string) []string {
+	out := append([]string{}, user...)
+	for _, k := range []string{"DOCKER_HOST", "CONTAINERS_CONF", "XDG_RUNTIME_DIR"} {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// contentHasher hashes what a plan depends on beyond the .cw text: an image
+// build context the way the engine sees it (honouring .dockerignore), and a
+// file resource's source.
+func contentHasher(dir string) func(string) (string, error) {
+	plain := assembly.FSHasher(dir)
+	return func(p string) (string, error) {
+		full := p
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(dir, p)
+		}
+		if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+			if _, err := os.Stat(filepath.Join(full, "Dockerfile")); err == nil {
+				h, err := container.ContextHash(full, "Dockerfile")
+				return strings.TrimPrefix(h, "sha256:"), err
+			}
+		}
+		return plain(p)
+	}
+}
+
+func localRunner(provider string) (runner.Runner, error) {
+	kind, _, _ := strings.Cut(provider, ".")
+	switch kind {
+	case "", "local", "docker":
+		// Container steps run locally: their scripts call the engine
+		// through `clockwork step docker`, which selects the engine host.
+		return &runner.Local{}, nil
+	}
+	return nil, fmt.Errorf("provider %q has no runner in this build (available: local, docker)", provider)
+}
+
+func stateOutputs(st *contract.State) map[string]map[string]string {
+	if st == nil {
+		return nil
+	}
+	out := map[string]map[string]string{}
+	for _, r := range st.Resources {
+		if len(r.Outputs) > 0 {
+			out[r.Address] = r.Outputs
+		}
+	}
+	return out
+}
+
+func absDir(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+func newRunID() string {
+	return time.Now().UTC().Format("20060102T150405.000000000Z")
+}
+
+// factsKeyed makes the bundle cache depend on the runtimes present: the
+// built-in compiler generates python3 or bash depending on them.
+type factsKeyed struct {
+	forge.Compiler
+	facts *facts.Facts
+}
+
+func (c factsKeyed) Settings() string {
+	return c.Compiler.Settings() + "|" + builtin.RuntimeKey(c.facts)
+}
