@@ -177,6 +177,9 @@ func (a *Attribute) conformUnmarked(v cty.Value, path string) (cty.Value, []Prob
 		}
 		return cty.ListVal(elems), nil
 	}
+	if cv, probs, ok := a.fastCollection(v, path); ok {
+		return cv, probs
+	}
 	if !v.IsKnown() {
 		if _, err := convert.Convert(v, a.Type); err != nil {
 			return cty.NilVal, []Problem{a.problem(path, "%s.", err)}
@@ -194,6 +197,71 @@ func (a *Attribute) conformUnmarked(v cty.Value, path string) (cty.Value, []Prob
 		}
 	}
 	return cv, nil
+}
+
+// fastCollection converts an object to map(P) or a tuple to list(P), P
+// primitive, element by element: cty's general conversion unifies types
+// first and is far slower, which matters for 10,000 resources.
+func (a *Attribute) fastCollection(v cty.Value, path string) (cty.Value, []Problem, bool) {
+	if !v.IsKnown() || !a.Type.IsCollectionType() || !a.Type.ElementType().IsPrimitiveType() {
+		return cty.NilVal, nil, false
+	}
+	ty, et := v.Type(), a.Type.ElementType()
+	isMap := a.Type.IsMapType() && (ty.IsObjectType() || ty.IsMapType())
+	isList := a.Type.IsListType() && (ty.IsTupleType() || ty.IsListType())
+	if !isMap && !isList {
+		return cty.NilVal, nil, false
+	}
+	var probs []Problem
+	var elems []cty.Value
+	var m map[string]cty.Value
+	if isMap {
+		m = make(map[string]cty.Value, v.LengthInt())
+	}
+	i := 0
+	for it := v.ElementIterator(); it.Next(); i++ {
+		k, e := it.Element()
+		e, marks := e.Unmark()
+		ep := fmt.Sprintf("%s[%d]", path, i)
+		if isMap {
+			ep = path + "." + k.AsString()
+		}
+		ce, err := convertPrimitive(e, et)
+		if err != nil {
+			probs = append(probs, a.problem(ep, "%s.", err))
+			continue
+		}
+		ce = ce.WithMarks(marks)
+		if isMap {
+			m[k.AsString()] = ce
+		} else {
+			elems = append(elems, ce)
+		}
+	}
+	switch {
+	case len(probs) > 0:
+		return cty.NilVal, probs, true
+	case isMap && len(m) == 0:
+		return cty.MapValEmpty(et), nil, true
+	case isMap:
+		return cty.MapVal(m), nil, true
+	case len(elems) == 0:
+		return cty.ListValEmpty(et), nil, true
+	}
+	return cty.ListVal(elems), nil, true
+}
+
+// convertPrimitive is convert.Convert with a fast path for whole numbers to
+// strings (cty formats its 512-bit numbers slowly).
+func convertPrimitive(v cty.Value, want cty.Type) (cty.Value, error) {
+	if want == cty.String && v.Type() == cty.Number && v.IsKnown() && !v.IsNull() {
+		if f := v.AsBigFloat(); f.IsInt() {
+			if i, acc := f.Int64(); acc == big.Exact {
+				return cty.StringVal(strconv.FormatInt(i, 10)), nil
+			}
+		}
+	}
+	return convert.Convert(v, want)
 }
 
 func quoteList(ss []string) string {

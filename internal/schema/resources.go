@@ -115,7 +115,7 @@ func resources() []*Resource {
 				{Name: "id", Type: cty.String, Key: "IMAGE_ID", Description: "The image ID."},
 				outputs(),
 			},
-			provider: func(map[string]cty.Value) string { return "docker" },
+			provider: func(cty.Value) string { return "docker" },
 		},
 		{
 			Type:        "service",
@@ -157,8 +157,8 @@ func resources() []*Resource {
 				outputs(),
 			},
 			finish: finishService,
-			provider: func(m map[string]cty.Value) string {
-				if img, ok := m["image"]; ok && !img.IsNull() {
+			provider: func(attrs cty.Value) string {
+				if attrs.Type().HasAttribute("image") && !isNull(attrs.GetAttr("image")) {
 					return "docker"
 				}
 				return "local"
@@ -177,7 +177,7 @@ func resources() []*Resource {
 				{Name: "id", Type: cty.String, Key: "NETWORK_ID", Description: "The network ID."},
 				outputs(),
 			},
-			provider: func(map[string]cty.Value) string { return "docker" },
+			provider: func(cty.Value) string { return "docker" },
 		},
 		{
 			Type:        "volume",
@@ -189,7 +189,7 @@ func resources() []*Resource {
 				strMap("labels", "Labels."),
 			},
 			Computed: []*Computed{outputs()},
-			provider: func(map[string]cty.Value) string { return "docker" },
+			provider: func(cty.Value) string { return "docker" },
 		},
 		{
 			Type:        "command",

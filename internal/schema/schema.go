@@ -77,7 +77,7 @@ type Resource struct {
 	// the conformed attribute map.
 	finish func(attrs map[string]cty.Value) []Problem
 	// provider returns the default provider kind for conformed attributes.
-	provider func(attrs map[string]cty.Value) string
+	provider func(attrs cty.Value) string
 }
 
 // Attribute returns the attribute named name.
@@ -118,11 +118,7 @@ func (r *Resource) DefaultProvider(attrs cty.Value) string {
 	if r.provider == nil || attrs.IsNull() || !attrs.IsKnown() || !attrs.Type().IsObjectType() {
 		return "local"
 	}
-	m := map[string]cty.Value{}
-	for name := range attrs.Type().AttributeTypes() {
-		m[name] = attrs.GetAttr(name)
-	}
-	return r.provider(m)
+	return r.provider(attrs)
 }
 
 // Types returns the resource type names, sorted.
