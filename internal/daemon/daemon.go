@@ -70,6 +70,8 @@ type Daemon struct {
 	snap snapshot
 	// events is open while Run runs.
 	events *recorder
+	// addr is the address the HTTP server listens on, once it does.
+	addr string
 
 	// Owned by the Run goroutine (the pass); never touched elsewhere.
 	passID   int64
@@ -205,6 +207,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			defer cancel()
 			srv.Shutdown(sctx)
 		}()
+		d.mu.Lock()
+		d.addr = ln.Addr().String()
+		d.mu.Unlock()
 		d.log.Info("daemon listening", "addr", ln.Addr().String())
 	}
 	if !d.cfg.NoWatch {
@@ -250,6 +255,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 			wake.Stop()
 		}
 	}
+}
+
+// Addr is the HTTP address the daemon serves on ("" before Run listens or
+// when Config.Listen is ""); useful with a ":0" port.
+func (d *Daemon) Addr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.addr
 }
 
 func (d *Daemon) addReason(r string) {

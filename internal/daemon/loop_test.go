@@ -394,3 +394,89 @@ func TestMaskedEvents(t *testing.T) {
 		}
 	})
 }
+
+// blockingPipeline's Apply runs until its context is cancelled, then takes a
+// while to drain, as the executor does with running steps.
+type blockingPipeline struct {
+	*fakePipeline
+	started chan struct{}
+	drained bool
+}
+
+func (b *blockingPipeline) Apply(ctx context.Context, targets []string) (*ApplyResult, error) {
+	close(b.started)
+	<-ctx.Done()
+	time.Sleep(3 * time.Second) // draining running steps
+	b.mu.Lock()
+	b.drained = true
+	b.mu.Unlock()
+	return &ApplyResult{}, ctx.Err()
+}
+
+// Cancelling Run's context waits for the in-flight pass, and its Apply's
+// drain, to finish.
+func TestShutdownWaitsForPass(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &blockingPipeline{fakePipeline: newFake(web), started: make(chan struct{})}
+		p.kill("service.web", "process exited")
+		d := New(Config{Dir: t.TempDir(), NoWatch: true, Jitter: -1}, p, nil, quietLogger())
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- d.Run(ctx) }()
+		<-p.started
+		start := time.Now()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.drained || time.Since(start) != 3*time.Second {
+			t.Errorf("Run returned after %v, drained=%v; want after the 3s drain", time.Since(start), p.drained)
+		}
+	})
+}
+
+// The kind of fix follows what was seen; a kind the policy does not make
+// automatic gets a runbook instead of a patch.
+func TestFixKinds(t *testing.T) {
+	tests := []struct {
+		name      string
+		outcome   StepOutcome
+		auto      []string
+		wantPatch string // kind, or "" for a runbook
+	}{
+		{"timeout", StepOutcome{StepID: "service.web/verify_http", Status: "failed", Err: "GET http://127.0.0.1:8080/health: context deadline exceeded"}, nil, policy.KindTimeout},
+		{"failing health check", StepOutcome{StepID: "service.web/verify_http", Status: "failed", Err: "status 503, want 200"}, nil, policy.KindHealthCheck},
+		{"failing start", StepOutcome{StepID: "service.web/ensure_service", Status: "failed", Err: "exit status 1"}, nil, policy.KindRetries},
+		{"retries not automatic", StepOutcome{StepID: "service.web/ensure_service", Status: "failed", Err: "exit status 1"}, []string{policy.KindTimeout}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				p := newFake(web)
+				p.kill("service.web", "unhealthy")
+				p.apply = func(target string) StepOutcome { o := tt.outcome; o.Resource = target; return o }
+				pol := policy.Default()
+				if tt.auto != nil {
+					pol.AutoApply = tt.auto
+				}
+				_, stop := startDaemon(t, dir, p, &pol, nil)
+				time.Sleep(time.Minute)
+				stop()
+				_, _, patches, _ := p.snapshot()
+				runbooks := eventsOf(t, dir, EventRunbook, "service.web")
+				if tt.wantPatch == "" {
+					if len(patches) != 0 || len(runbooks) != 1 {
+						t.Errorf("patches %+v, %d runbooks; want none and 1", patches, len(runbooks))
+					}
+					return
+				}
+				if len(patches) != 1 || patches[0].Kind != tt.wantPatch || patches[0].StepID != tt.outcome.StepID {
+					t.Errorf("patches = %+v, want one %s patch of %s", patches, tt.wantPatch, tt.outcome.StepID)
+				}
+			})
+		})
+	}
+}

@@ -123,3 +123,17 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("daemon {\n  cooldown = \"1m\"\n  auto_apply = [\"retries\"]\n}\n"))
+	f.Add([]byte("compiler {}\ndaemon {\n  max_fixes_per_hour = 3\n}\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		p, diags := Parse(src, "clockwork.hcl")
+		if p.Decide(KindDestroy) != Never || p.Decide(KindSecrets) != Never {
+			t.Fatal("destroy or secrets became automatic")
+		}
+		if !diags.HasErrors() && (p.BackoffBase <= 0 || p.BackoffCap < p.BackoffBase || p.ReconcileAttempts < 1) {
+			t.Fatalf("accepted an unusable policy: %+v", p)
+		}
+	})
+}
