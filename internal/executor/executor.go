@@ -282,6 +282,10 @@ func (w *walk) run() (*Report, error) {
 	running := 0
 	for w.nDone < len(w.nodes) {
 		for !w.stopping && running < w.opts.Parallelism && w.ready.Len() > 0 {
+			if w.ctx.Err() != nil {
+				w.stopping = true
+				break
+			}
 			if err := w.sess.Err(); err != nil {
 				w.stopping = true
 				runErr = fmt.Errorf("execute: stopped: state cannot be recorded: %w", err)

@@ -714,3 +714,49 @@ func TestSelectApply(t *testing.T) {
 		}
 	}
 }
+
+func TestCancelledBeforeStartRunsNothing(t *testing.T) {
+	f := newFixture(t)
+	f.script(t, "mark.sh", `: > "$CW_ROOT/ran"`+"\n")
+	al, b := plan(stepSpec{id: "command.a/run_command", script: "mark.sh"}, stepSpec{id: "command.b/run_command", script: "mark.sh"})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rep, err, _ := f.exec(t, ctx, al, b, f.opts())
+	if !errors.Is(err, context.Canceled) || rep.NotRun != 2 {
+		t.Errorf("run: %v, %+v", err, statuses(rep))
+	}
+	if _, err := os.Stat(filepath.Join(f.root, "ran")); err == nil {
+		t.Error("a step ran after cancel")
+	}
+}
+
+func TestStopsWhenStateCannotBeRecorded(t *testing.T) {
+	f := newFixture(t)
+	f.script(t, "ok.sh", "sleep 0.05\n")
+	al, b := plan(
+		stepSpec{id: "command.a/run_command", script: "ok.sh"},
+		stepSpec{id: "command.b/run_command", deps: []string{"command.a/run_command"}, script: "ok.sh"},
+		stepSpec{id: "command.c/run_command", deps: []string{"command.b/run_command"}, script: "ok.sh"},
+		stepSpec{id: "command.d/run_command", deps: []string{"command.c/run_command"}, script: "ok.sh"},
+	)
+	st, _ := f.store.Load()
+	sess := f.store.Begin(st)
+	defer sess.Close()
+	// Break the lock under the session: every write now fails.
+	lockInfo, _ := os.ReadFile(filepath.Join(f.stateDir, state.LockFile))
+	id := strings.Split(strings.Split(string(lockInfo), `"id":"`)[1], `"`)[0]
+	if err := state.Open(f.stateDir).ForceUnlock(id); err != nil {
+		t.Fatal(err)
+	}
+	opts := f.opts()
+	opts.Parallelism = 1
+	rep, err := Execute(t.Context(), al, b, sess, opts)
+	if !errors.Is(err, state.ErrLockLost) {
+		t.Fatalf("run error %v, want ErrLockLost", err)
+	}
+	// The failed write is noticed within a step or two (writes are
+	// asynchronous); the rest of the chain must not run.
+	if got := statuses(rep)["command.d/run_command"]; got != StatusNotRun {
+		t.Errorf("last step after the state failure: %s, want not_run (%v)", got, statuses(rep))
+	}
+}
