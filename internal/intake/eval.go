@@ -633,6 +633,11 @@ func uniq(ss []string) []string {
 	return slices.Compact(ss)
 }
 
+// unknownKey stands for the instances of a resource whose count or
+// for_each is not known in validate mode: the body is checked once with
+// unknown count.index / each.*, and no instance goes into the IR.
+type unknownKey struct{}
+
 // instanceKeys evaluates count or for_each; mode is 0, 1 or 2.
 func (m *modEval) instanceKeys(rd *resourceDecl, ctx *hcl.EvalContext) (mode int, keys []any, each map[string]cty.Value, ok bool) {
 	switch {
@@ -643,6 +648,9 @@ func (m *modEval) instanceKeys(rd *resourceDecl, ctx *hcl.EvalContext) (mode int
 			return 1, nil, nil, false
 		}
 		rng := rd.count.Expr.Range().Ptr()
+		if !v.IsKnown() && m.l.opts.Validate && len(ir.DeferredOf(v)) == 0 {
+			return 1, []any{unknownKey{}}, nil, true
+		}
 		v, _ = v.Unmark()
 		if !v.IsKnown() {
 			m.l.errorf(rng, "Invalid count argument", "The count value depends on values known only after apply; count must be known when planning.")
@@ -673,6 +681,9 @@ func (m *modEval) instanceKeys(rd *resourceDecl, ctx *hcl.EvalContext) (mode int
 		if ir.IsSensitive(v) {
 			m.l.errorf(rng, "Invalid for_each argument", "Sensitive values cannot be used as for_each arguments: the keys would appear in resource addresses.")
 			return 2, nil, nil, false
+		}
+		if !v.IsWhollyKnown() && m.l.opts.Validate && len(ir.DeferredOf(v)) == 0 {
+			return 2, []any{unknownKey{}}, nil, true
 		}
 		if !v.IsKnown() {
 			m.l.errorf(rng, "Invalid for_each argument", "The for_each value depends on values known only after apply; it must be known when planning.")
@@ -740,11 +751,15 @@ func (m *modEval) evalResource(n *node) {
 	}
 	slices.Sort(attrNames)
 	for _, key := range keys {
+		_, validateOnly := key.(unknownKey)
 		switch k := key.(type) {
 		case int:
 			vars["count"] = cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(k))})
 		case string:
 			vars["each"] = cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(k), "value": each[k]})
+		case unknownKey:
+			vars["count"] = cty.ObjectVal(map[string]cty.Value{"index": cty.UnknownVal(cty.Number)})
+			vars["each"] = cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.DynamicVal})
 		}
 		addr := instanceAddr(base, key)
 		vals := make(map[string]cty.Value, len(rd.attrs)+len(rd.blocks))
@@ -815,6 +830,10 @@ func (m *modEval) evalResource(n *node) {
 			}
 		}
 		r.DependsOn = uniq(own)
+		if validateOnly {
+			rv.failed = true // references see an unknown value
+			continue
+		}
 		m.l.cfg.Resources = append(m.l.cfg.Resources, r)
 		rv.insts = append(rv.insts, &instVal{addr: addr, key: key, attrs: attrs})
 	}
