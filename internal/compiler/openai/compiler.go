@@ -39,7 +39,8 @@ func (c *Compiler) Name() string { return Name }
 
 // Settings implements forge.Compiler:
 // "openai/<model>/<prompt version>/<mode>/<endpoint host>", plus
-// "/runtimes=a,b" when the allowlist is not the default one.
+// "/runtimes=a,b" when the allowlist is not the default one, plus
+// "+<fallback name>/<fallback settings>" in mixed mode.
 func (c *Compiler) Settings() string {
 	host := c.cfg.BaseURL
 	if u, err := url.Parse(c.cfg.BaseURL); err == nil && u.Host != "" {
@@ -48,6 +49,9 @@ func (c *Compiler) Settings() string {
 	s := Name + "/" + c.cfg.Model + "/" + promptVersion + "/" + c.cfg.Mode + "/" + host
 	if !slices.Equal(c.cfg.Allowlist, forge.DefaultAllowlist) {
 		s += "/runtimes=" + strings.Join(c.cfg.Allowlist, ",")
+	}
+	if c.cfg.Mode == ModeMixed && c.cfg.Fallback != nil {
+		s += "+" + c.cfg.Fallback.Name() + "/" + c.cfg.Fallback.Settings()
 	}
 	return s
 }
