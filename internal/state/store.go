@@ -211,11 +211,15 @@ func (s *Store) readHead() (diskHead, error) {
 		return diskHead{}, err
 	}
 	var h struct {
+		Version string `json:"version"`
 		Lineage string `json:"lineage"`
 		Serial  int64  `json:"serial"`
 	}
 	if err := json.Unmarshal(data, &h); err != nil || h.Lineage == "" {
 		return diskHead{}, &CorruptError{Path: s.Path(), Err: fmt.Errorf("no lineage and serial: %v; refusing to overwrite it", err)}
+	}
+	if h.Version != contract.Version {
+		return diskHead{}, fmt.Errorf("%w: %s has format version %q, this clockwork writes %q; refusing to overwrite it", ErrStateConflict, s.Path(), h.Version, contract.Version)
 	}
 	s.head = diskHead{known: true, exists: true, id: idOf(fi), lineage: h.Lineage, serial: h.Serial}
 	return s.head, nil
