@@ -79,6 +79,8 @@ type Daemon struct {
 	policy   policy.Policy
 	res      map[string]*resState
 	lastDiag string
+	// lastPolicyDiag is the last clockwork.hcl error reported.
+	lastPolicyDiag string
 }
 
 // New returns a daemon for cfg.Dir that drives p. clock and logger may be

@@ -480,3 +480,46 @@ func TestFixKinds(t *testing.T) {
 		})
 	}
 }
+
+// With Config.Policy nil the daemon reads clockwork.hcl at every pass; a
+// broken file keeps the previous policy and is reported once.
+func TestPolicyFromFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		hclPath := filepath.Join(dir, policy.FileName)
+		if err := os.WriteFile(hclPath, []byte("compiler {\n  model = \"m\"\n}\ndaemon {\n  max_fixes_per_hour = 0\n}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := newFake(web)
+		p.kill("service.web", "process exited")
+		p.apply = func(target string) StepOutcome {
+			return StepOutcome{StepID: target + "/ensure_service", Resource: target, Status: "failed", Err: "exit status 1"}
+		}
+		d, stop := startDaemon(t, dir, p, nil, nil)
+		defer stop()
+		time.Sleep(10 * time.Second)
+		_, _, patches, _ := p.snapshot()
+		if len(patches) != 0 || len(eventsOf(t, dir, EventRunbook, "service.web")) != 1 {
+			t.Errorf("with max_fixes_per_hour = 0: %d patches, want 0 and a runbook", len(patches))
+		}
+		if err := os.WriteFile(hclPath, []byte("daemon {\n  cooldown = 5\n}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			d.Trigger("test")
+			synctest.Wait()
+		}
+		diags := eventsOf(t, dir, EventDiagnostics, "")
+		if len(diags) != 1 || !strings.Contains(diags[0].Seen, "cooldown") {
+			t.Errorf("diagnostics events = %+v", diags)
+		}
+		if err := os.WriteFile(hclPath, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d.Trigger("test")
+		synctest.Wait()
+		if diags := eventsOf(t, dir, EventDiagnostics, ""); len(diags) != 2 || !strings.Contains(diags[1].Seen, "valid again") {
+			t.Errorf("diagnostics events = %+v", diags)
+		}
+	})
+}

@@ -331,11 +331,15 @@ func (d *Daemon) currentPolicy(id int64) policy.Policy {
 	}
 	p, diags := policy.Load(d.cfg.Dir)
 	if diags.HasErrors() {
-		if text := diags.Error(); text != d.lastDiag {
-			d.lastDiag = text
+		if text := diags.Error(); text != d.lastPolicyDiag {
+			d.lastPolicyDiag = text
 			d.record(Event{Pass: id, Kind: EventDiagnostics, Seen: text, Rule: "keep the previous daemon policy"})
 		}
 		return d.policy
+	}
+	if d.lastPolicyDiag != "" {
+		d.lastPolicyDiag = ""
+		d.record(Event{Pass: id, Kind: EventDiagnostics, Seen: policy.FileName + " valid again", Rule: "use the new daemon policy"})
 	}
 	d.policy = p
 	return p
