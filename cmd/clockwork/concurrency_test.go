@@ -105,4 +105,3 @@ func TestStaleLockIsExplained(t *testing.T) {
 		t.Errorf("the stale lock is not explained with the force-unlock command:\n%s", out)
 	}
 }
-
