@@ -56,6 +56,7 @@ type loader struct {
 	lock         *lockFile
 	lockDirty    bool
 	upgrade      bool
+	gitModules   map[string]bool // paths of the git module calls seen
 	// depth and stack (directories of the module calls being evaluated)
 	// stop a module that calls itself.
 	depth int
@@ -88,6 +89,7 @@ func newLoader(ctx context.Context, opts Options) *loader {
 		files:       map[string]*hcl.File{},
 		modDecls:    map[string]*moduleDecl{},
 		bodySchemas: map[string]*hcl.BodySchema{},
+		gitModules:  map[string]bool{},
 		cfg:         &ir.Config{Dir: opts.Dir},
 	}
 }

@@ -71,6 +71,16 @@ func (l *loader) readLock() {
 }
 
 func (l *loader) writeLockIfDirty() {
+	if l.upgrade && !l.diags.HasErrors() {
+		// Keep exactly the git modules the configuration uses (an entry
+		// whose module failed to resolve stays as it was).
+		for path := range l.lock.Modules {
+			if !l.gitModules[path] {
+				delete(l.lock.Modules, path)
+				l.lockDirty = true
+			}
+		}
+	}
 	if !l.lockDirty {
 		return
 	}
@@ -316,6 +326,7 @@ func (m *modEval) resolveGit(cd *callDecl, rec *ir.Module) (string, string, *ir.
 		return "", "", nil, false
 	}
 	rec.Version = ref
+	l.gitModules[rec.Path] = true
 	source := "git::" + url
 	if subdir != "" {
 		source += "//" + subdir

@@ -179,6 +179,18 @@ output "p" {
 		if got := res.Config.Resources[0].Attrs.GetAttr("mode").AsString(); got != "0700" {
 			t.Errorf("mode = %q, want v2's 0700", got)
 		}
+
+		// UpdateLock drops modules the configuration no longer uses.
+		writeConfig(t, dir, `resource "directory" "d" {
+  path = "x"
+}
+`)
+		if diags := UpdateLock(context.Background(), opts); diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if got := readLockFile(t, dir).Modules; len(got) != 0 {
+			t.Errorf("lock after removing the module = %v", got)
+		}
 	})
 
 	t.Run("version attribute, commit ref, subdir", func(t *testing.T) {
