@@ -55,6 +55,7 @@ type loader struct {
 	cfg          *ir.Config
 	lock         *lockFile
 	lockDirty    bool
+	lockBroken   bool // clockwork.lock could not be read: never overwrite it
 	upgrade      bool
 	gitModules   map[string]bool // paths of the git module calls seen
 	// depth and stack (directories of the module calls being evaluated)

@@ -67,6 +67,7 @@ func (l *loader) readLock() {
 			return
 		}
 	}
+	l.lockBroken = true
 	l.errorf(nil, "Invalid lock file", "Reading %s: %v. Fix or delete it and run clockwork init -upgrade.", LockFileName, err)
 }
 
@@ -81,7 +82,7 @@ func (l *loader) writeLockIfDirty() {
 			}
 		}
 	}
-	if !l.lockDirty {
+	if !l.lockDirty || l.lockBroken {
 		return
 	}
 	b, err := json.MarshalIndent(l.lock, "", "  ")

@@ -236,17 +236,23 @@ module "c" {
 			{"conflicting versions", "source = \"git::" + url + "?ref=v1\"\n version = \"v2\"", false, "Conflicting module versions"},
 			{"bad query", `source = "git::` + url + `?sha=1"`, false, "Invalid module source"},
 			{"missing repo", `source = "git::file:///nonexistent/repo?ref=v1"`, false, "Cannot fetch module"},
+			{"broken lock", `source = "git::` + url + `?ref=v1"`, false, "Invalid lock file"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				dir := t.TempDir()
 				writeConfig(t, dir, "module \"m\" {\n "+tt.src+"\n name = \"x\"\n}\n")
+				if tt.name == "broken lock" {
+					if err := os.WriteFile(filepath.Join(dir, LockFileName), []byte("{not json"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
 				_, diags := Load(context.Background(), Options{Dir: dir, Environ: environ, Offline: tt.offline})
 				if !hasSummary(diags, tt.want) {
 					t.Errorf("want %q, got %v", tt.want, diags)
 				}
-				if _, err := os.Stat(filepath.Join(dir, LockFileName)); err == nil {
-					t.Error("lock written after an error")
+				if b, err := os.ReadFile(filepath.Join(dir, LockFileName)); err == nil && string(b) != "{not json" {
+					t.Errorf("lock written after an error: %s", b)
 				}
 			})
 		}
