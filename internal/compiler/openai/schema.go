@@ -45,7 +45,9 @@ func modelSchema() (map[string]any, error) {
 	}
 	delete(props, "fingerprint")
 	delete(props, "compiler")
-	props["vars"] = pairList("non-secret values passed to every step as environment variables", map[string]any{"type": []any{"string", "number", "boolean"}})
+	props["vars"] = pairList("non-secret values passed to every step as environment variables", map[string]any{"anyOf": []any{
+		map[string]any{"type": "string"}, map[string]any{"type": "number"}, map[string]any{"type": "boolean"},
+	}})
 	run, err := objectAt(s, "properties", "steps", "items", "properties", "run", "properties")
 	if err != nil {
 		return nil, err
@@ -235,15 +237,29 @@ func extractJSON(answer string) (map[string]any, error) {
 			return obj, nil
 		}
 	}
-	for i := 0; i < len(text); i++ {
-		if text[i] != '{' {
+	// Prose: try each '{' that opens an object with a key ("{" then
+	// optional space then '"'), at most maxProseTries of them, so braces in
+	// code (${VAR}, { ...; }) and hostile brace floods cost little.
+	tries := 0
+	for i := 0; i < len(text) && tries < maxProseTries; i++ {
+		if text[i] != '{' || !opensKey(text[i+1:]) {
 			continue
 		}
+		tries++
 		if obj, ok := decodeObject(text[i:], true); ok {
 			return obj, nil
 		}
 	}
 	return nil, errNoJSON
+}
+
+// maxProseTries bounds the decode attempts on an answer in prose.
+const maxProseTries = 64
+
+// opensKey reports whether s starts, after white space, with '"'.
+func opensKey(s string) bool {
+	t := strings.TrimLeft(s, " \t\r\n")
+	return strings.HasPrefix(t, `"`)
 }
 
 // decodeObject decodes one JSON object from s; trailing text is allowed

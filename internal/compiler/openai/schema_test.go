@@ -170,6 +170,8 @@ func TestExtractJSON(t *testing.T) {
 		{"object without steps or artifacts", `{"answer": "no"}`, false},
 		{"truncated", obj[:20], false},
 		{"array", `[` + obj + `]`, true}, // the object inside is found
+		{"brace flood", strings.Repeat(`{"steps":`, 20000), false},
+		{"bash braces before the object", "Use ${HOME} and { a; } then\n" + obj, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
