@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,6 +40,9 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(filepath.Join(repo, "..", "shared", "compat", "clockwork-v0.1-examples"))
 				return err == nil, nil
 			case "engine":
+				if os.Getenv("DOCKER_HOST") == "" && os.Getenv("CW_REQUIRE_ENGINE") == "1" {
+					return false, fmt.Errorf("CW_REQUIRE_ENGINE=1 but DOCKER_HOST is not set: run scripts/setup-podman.sh")
+				}
 				return os.Getenv("DOCKER_HOST") != "", nil
 			}
 			return false, nil
