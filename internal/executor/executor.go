@@ -516,9 +516,20 @@ func (w *walk) runStep(i int) (r StepResult) {
 	s := w.al.Steps[i]
 	start := time.Now()
 	r = StepResult{StepID: s.ID, LogPath: filepath.Join(w.opts.LogDir, LogFile(s.ID))}
+	var logf *os.File       // the open log, once created
+	var mask io.WriteCloser // the masking writer in front of it, if any
 	defer func() {
+		if mask != nil {
+			_ = mask.Close() // flush held-back bytes before the tail is read
+		}
+		if logf != nil {
+			r.LogTail = logTail(logf)
+			_ = logf.Close()
+		} else if f, err := os.Open(r.LogPath); err == nil {
+			r.LogTail = logTail(f)
+			_ = f.Close()
+		}
 		r.Duration = time.Since(start)
-		r.LogTail = logTail(r.LogPath)
 	}()
 	fail := func(msg string) StepResult {
 		r.Status, r.Err = StatusFailed, msg
@@ -549,19 +560,18 @@ func (w *walk) runStep(i int) (r StepResult) {
 		retries = bs.Run.Retries
 	}
 
-	logf, err := os.OpenFile(r.LogPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	logf, err = os.OpenFile(r.LogPath, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o600)
 	if err != nil {
+		logf = nil
 		r.Status, r.Err = StatusFailed, fmt.Sprintf("open log: %v", err)
 		return r
 	}
-	defer logf.Close()
 	// Without secrets the log file is the command's stdout and stderr
 	// itself: no pipe, no copying goroutine.
 	var mw io.Writer = logf
 	if len(w.secrets) > 0 {
-		m := runner.MaskingWriter(logf, w.secrets)
-		defer m.Close()
-		mw = m
+		mask = runner.MaskingWriter(logf, w.secrets)
+		mw = mask
 	}
 
 	for attempt := 0; attempt <= retries; attempt++ {
@@ -612,8 +622,8 @@ func (w *walk) attempt(s contract.Step, rn runner.Runner, bs *contract.BundleSte
 		return nil, statusFatal, 0, fmt.Sprintf("create output file: %v", err)
 	}
 	outPath := out.Name()
-	out.Close()
 	defer os.Remove(outPath)
+	defer out.Close()
 	res, err := rn.Run(w.ctx, runner.Request{
 		Cmd:     bs.Run.Cmd,
 		Dir:     w.opts.BuildDir,
@@ -632,12 +642,8 @@ func (w *walk) attempt(s contract.Step, rn runner.Runner, bs *contract.BundleSte
 	case res.ExitCode != 0:
 		return nil, StatusFailed, res.ExitCode, fmt.Sprintf("exit status %d", res.ExitCode)
 	}
-	f, err := os.Open(outPath)
-	if err != nil {
-		return nil, statusFatal, 0, fmt.Sprintf("read outputs: %v", err)
-	}
-	defer f.Close()
-	outputs, err := ParseOutputs(f)
+	// The step wrote through its own descriptor; ours still reads from 0.
+	outputs, err := ParseOutputs(out)
 	if err != nil {
 		return nil, statusFatal, 0, maskString(err.Error(), w.secrets)
 	}
@@ -840,12 +846,8 @@ func splitAddr(addr string) []string {
 	return append(parts, cur.String())
 }
 
-func logTail(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
+// logTail returns the last lines of the log open in f.
+func logTail(f *os.File) string {
 	fi, err := f.Stat()
 	if err != nil {
 		return ""
