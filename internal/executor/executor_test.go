@@ -760,3 +760,59 @@ func TestStopsWhenStateCannotBeRecorded(t *testing.T) {
 		t.Errorf("last step after the state failure: %s, want not_run (%v)", got, statuses(rep))
 	}
 }
+
+func TestPlanProblems(t *testing.T) {
+	t.Run("cycle", func(t *testing.T) {
+		f := newFixture(t)
+		f.script(t, "ok.sh", "true\n")
+		al, b := plan(
+			stepSpec{id: "command.a/run_command", deps: []string{"command.b/run_command"}, script: "ok.sh"},
+			stepSpec{id: "command.b/run_command", deps: []string{"command.a/run_command"}, script: "ok.sh"},
+			stepSpec{id: "command.c/run_command", script: "ok.sh"},
+		)
+		rep, err, _ := f.exec(t, t.Context(), al, b, f.opts())
+		if !errors.Is(err, ErrCycle) {
+			t.Errorf("run error %v, want ErrCycle", err)
+		}
+		want := map[string]string{"command.a/run_command": StatusNotRun, "command.b/run_command": StatusNotRun, "command.c/run_command": StatusOK}
+		if d := cmp.Diff(want, statuses(rep)); d != "" {
+			t.Errorf("statuses (-want +got):\n%s", d)
+		}
+	})
+	t.Run("no bundle step", func(t *testing.T) {
+		f := newFixture(t)
+		f.script(t, "ok.sh", "true\n")
+		al, b := plan(stepSpec{id: "command.a/run_command", script: "ok.sh"}, stepSpec{id: "command.b/run_command", deps: []string{"command.a/run_command"}, script: "ok.sh"})
+		b.Steps = b.Steps[1:]
+		rep, err, _ := f.exec(t, t.Context(), al, b, f.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rep.Results[0]; r.Status != StatusFailed || r.Err != "the bundle has no command for this step" || !strings.Contains(r.LogTail, "no command") {
+			t.Errorf("step without a bundle command: %+v", r)
+		}
+		if rep.Results[1].Status != StatusSkipped {
+			t.Errorf("its dependent: %+v", rep.Results[1])
+		}
+	})
+	t.Run("unknown runner", func(t *testing.T) {
+		f := newFixture(t)
+		f.script(t, "ok.sh", "true\n")
+		al, b := plan(stepSpec{id: "command.a/run_command", script: "ok.sh"})
+		al.Steps[0].Provider = "ssh.web"
+		opts := f.opts()
+		opts.Runner = func(p string) (runner.Runner, error) {
+			if p == "local" {
+				return &runner.Local{}, nil
+			}
+			return nil, fmt.Errorf("no runner for provider %q yet", p)
+		}
+		rep, err, _ := f.exec(t, t.Context(), al, b, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rep.Results[0]; r.Status != StatusFailed || !strings.Contains(r.Err, `no runner for provider "ssh.web"`) {
+			t.Errorf("step with an unknown provider: %+v", r)
+		}
+	})
+}
