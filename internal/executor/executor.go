@@ -436,9 +436,7 @@ func (w *walk) record(s contract.Step, r StepResult) {
 	if !ok {
 		rt.failed = true
 	}
-	if r.Status == StatusResumed {
-		return // already in state
-	}
+	resumed := r.Status == StatusResumed // its record is already in state
 	now := w.opts.Now().UTC().Truncate(time.Second)
 	w.sess.Update(func(st *contract.State) {
 		if ok && rt.deletes > 0 && rt.deletesOK == rt.deletes && !rt.failed {
@@ -469,8 +467,10 @@ func (w *walk) record(s contract.Step, r StepResult) {
 			rec.Status = "failed"
 			rec.Error = r.Err
 		}
-		res.Steps[s.ID] = rec
-		if ok {
+		if !resumed {
+			res.Steps[s.ID] = rec
+		}
+		if ok && !resumed {
 			for k, v := range r.Outputs {
 				if res.Outputs == nil {
 					res.Outputs = map[string]string{}

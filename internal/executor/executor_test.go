@@ -816,3 +816,24 @@ func TestPlanProblems(t *testing.T) {
 		}
 	})
 }
+
+// TestResumeOnlyStepsLeft: a partial resource whose remaining steps were all
+// done becomes applied.
+func TestResumeCompletesResource(t *testing.T) {
+	f := newFixture(t)
+	f.script(t, "ok.sh", "true\n")
+	al, b := plan(stepSpec{id: "file.a/ensure_file", script: "ok.sh"})
+	st := state.New()
+	st.Resources = []contract.ResourceState{{Address: "file.a", Type: "file", ConfigHash: "sha256:file.a", Status: contract.StatusPartial,
+		Steps: map[string]contract.StepState{"file.a/ensure_file": {Status: "ok", ConfigHash: "sha256:file.a"}}}}
+	if err := f.store.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	rep, err, after := f.exec(t, t.Context(), al, b, f.opts())
+	if err != nil || rep.Results[0].Status != StatusResumed {
+		t.Fatalf("%v %+v", err, rep.Results)
+	}
+	if r := after.Resource("file.a"); r.Status != contract.StatusApplied || r.LastApplied == nil {
+		t.Errorf("resource after resume: %+v", r)
+	}
+}
