@@ -165,6 +165,12 @@ func (l *loader) parseModuleDir(dir, relDir string, isRoot bool, callRange *hcl.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					results[i] = parsed{diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Internal error in intake",
+						Detail: fmt.Sprintf("Parsing %s failed unexpectedly: %v. Please report this.", relJoin(relDir, n), r)}}}
+				}
+			}()
 			results[i].f, results[i].diags = parseFile(filepath.Join(dir, n), relJoin(relDir, n))
 		}()
 	}
@@ -219,6 +225,9 @@ func parseFile(path, rel string) (*hcl.File, hcl.Diagnostics) {
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file",
 			Detail: fmt.Sprintf("Reading %s: %v.", rel, unwrapPathErr(err))}}
+	}
+	if f, ok := parseSplit(src, rel); ok {
+		return f, nil
 	}
 	f, diags := hclsyntax.ParseConfig(src, rel, hcl.InitialPos)
 	if f != nil && f.Body == nil {
