@@ -445,6 +445,12 @@ func TestConfigFromEnv(t *testing.T) {
 				Timeout: DefaultTimeout, MaxRepairs: DefaultMaxRepairs, MaxRetries: DefaultMaxRetries},
 		},
 		{
+			name: "timeout in seconds or as a duration",
+			env:  []string{"CLOCKWORK_AI_MODEL=m", "CLOCKWORK_AI_TIMEOUT=300"},
+			want: Config{BaseURL: DefaultBaseURL, Model: "m",
+				Timeout: 300 * time.Second, MaxRepairs: DefaultMaxRepairs, MaxRetries: DefaultMaxRetries},
+		},
+		{
 			name:    "model has no fallback",
 			env:     []string{"OPENAI_API_KEY=k", "OPENAI_MODEL=gpt-4o"},
 			wantErr: ErrNoModel,
@@ -466,5 +472,11 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if _, err := ConfigFromEnv([]string{"CLOCKWORK_AI_MODEL=m", "CLOCKWORK_AI_MODE=half"}); err == nil {
 		t.Error("an unknown CLOCKWORK_AI_MODE was accepted")
+	}
+	if _, err := ConfigFromEnv([]string{"CLOCKWORK_AI_MODEL=m", "CLOCKWORK_AI_TIMEOUT=soon"}); err == nil {
+		t.Error("an invalid CLOCKWORK_AI_TIMEOUT was accepted")
+	}
+	if c, _ := ConfigFromEnv([]string{"CLOCKWORK_AI_MODEL=m", "CLOCKWORK_AI_TIMEOUT=5m"}); c.Timeout != 5*time.Minute {
+		t.Errorf("CLOCKWORK_AI_TIMEOUT=5m gave %s", c.Timeout)
 	}
 }

@@ -36,6 +36,7 @@ const (
 	EnvModel         = "CLOCKWORK_AI_MODEL"
 	EnvAPIKey        = "CLOCKWORK_AI_API_KEY"
 	EnvMode          = "CLOCKWORK_AI_MODE"
+	EnvTimeout       = "CLOCKWORK_AI_TIMEOUT"
 	EnvOpenAIBaseURL = "OPENAI_BASE_URL"
 	EnvOpenAIAPIKey  = "OPENAI_API_KEY"
 )
@@ -88,7 +89,8 @@ type Config struct {
 
 // ConfigFromEnv reads the configuration from environ ("KEY=VALUE" entries,
 // as os.Environ returns): CLOCKWORK_AI_BASE_URL, CLOCKWORK_AI_MODEL,
-// CLOCKWORK_AI_API_KEY and CLOCKWORK_AI_MODE, falling back to
+// CLOCKWORK_AI_API_KEY, CLOCKWORK_AI_MODE and CLOCKWORK_AI_TIMEOUT (a Go
+// duration such as "5m", or seconds), falling back to
 // OPENAI_BASE_URL and OPENAI_API_KEY. The model has no fallback: ErrNoModel
 // if it is unset. Timeout, MaxRepairs and MaxRetries get their defaults;
 // flags override them afterwards.
@@ -126,7 +128,26 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	if err := checkMode(cfg.Mode); err != nil {
 		return cfg, fmt.Errorf("%s: %w", EnvMode, err)
 	}
+	if v := first(EnvTimeout); v != "" {
+		d, err := parseTimeout(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", EnvTimeout, err)
+		}
+		cfg.Timeout = d
+	}
 	return cfg, nil
+}
+
+// parseTimeout accepts a Go duration ("90s", "5m") or whole seconds ("300").
+func parseTimeout(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration such as 300s or 5m", v)
+	}
+	return d, nil
 }
 
 func checkMode(m string) error {
