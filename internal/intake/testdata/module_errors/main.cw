@@ -35,3 +35,8 @@ output "x" {
 output "y" {
   value = module.ghost.x
 }
+
+module "m" {
+  source = "./modules/m"
+  need   = "again"
+}
