@@ -25,7 +25,7 @@ import (
 func functions(dir, relDir string) map[string]function.Function {
 	fs := map[string]function.Function{
 		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "chomp": stdlib.ChompFunc,
-		"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc,
+		"chunklist": stdlib.ChunklistFunc, "coalesce": coalesceFunc,
 		"coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
 		"concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc,
 		"csvdecode": stdlib.CSVDecodeFunc, "distinct": stdlib.DistinctFunc,
@@ -243,6 +243,36 @@ var lengthFunc = function.New(&function.Spec{
 		return stdlib.Length(v)
 	},
 })
+
+// coalesceFunc is Terraform's coalesce: the first argument that is neither
+// null nor an empty string.
+var coalesceFunc = function.New(&function.Spec{
+	VarParam: &function.Parameter{Name: "vals", Type: cty.DynamicPseudoType, AllowUnknown: true, AllowDynamicType: true, AllowNull: true},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		return stdlib.CoalesceFunc.ReturnType(argTypes(args))
+	},
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		var keep []cty.Value
+		for _, a := range args {
+			if a.Type() == cty.String && a.IsKnown() && !a.IsNull() && a.AsString() == "" {
+				continue
+			}
+			keep = append(keep, a)
+		}
+		if len(keep) == 0 {
+			return cty.NilVal, fmt.Errorf("no non-null, non-empty-string arguments")
+		}
+		return stdlib.CoalesceFunc.Call(keep)
+	},
+})
+
+func argTypes(args []cty.Value) []cty.Type {
+	ts := make([]cty.Type, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+	}
+	return ts
+}
 
 // indexFunc is Terraform's index(list, value): the position of value.
 var indexFunc = function.New(&function.Spec{
