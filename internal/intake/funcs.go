@@ -69,6 +69,9 @@ func functions(dir, relDir string) map[string]function.Function {
 		"sha1":   stringFunc(func(s string) (string, error) { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]), nil }),
 		"md5":    stringFunc(func(s string) (string, error) { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]), nil }),
 	}
+	for name, f := range extraFunctions() {
+		fs[name] = f
+	}
 	for _, name := range []string{"timestamp", "plantimestamp", "uuid", "uuidv5", "bcrypt", "timecmp"} {
 		fs[name] = forbidden(name, "a plan must be deterministic (the same input gives the same plan on every run and machine), and "+name+"() can return a different value each time; pass the value in with a variable instead")
 	}

@@ -78,3 +78,12 @@ resource "file" "dates" {
   path    = "dates.txt"
   content = "${formatdate("YYYY-MM-DD", "2024-01-02T03:04:05Z")} ${timeadd("2024-01-02T03:04:05Z", "1h")}"
 }
+
+resource "file" "terraform_extras" {
+  path = "extras.txt"
+  content = jsonencode([
+    startswith("clockwork", "clock"), endswith("main.cw", ".cw"), strcontains("abc", "x"),
+    alltrue([true, true]), anytrue([false, true]), sum([1, 2, 3.5]), one(["only"]), one([]),
+    urlencode("a b&c"), base64sha256("hello"),
+  ])
+}
