@@ -22,6 +22,18 @@
 //   - The only side effects are git clones into Options.ModuleCacheDir and
 //     writing clockwork.lock when a new git module was resolved (or by
 //     UpdateLock).
+//   - ir.Resource.Attrs holds every configurable schema attribute (computed
+//     ones are not in it); a reference to another resource sees its Attrs
+//     plus its computed attributes as Deferred unknowns. Deferred.Attr is the
+//     attribute name ("ref") or "outputs.KEY" for command.c.outputs.KEY.
+//   - Files of 256 KiB and more are parsed in chunks in parallel, split
+//     between top-level blocks; any problem in a chunk makes Load parse the
+//     whole file instead, so diagnostics never depend on the split.
+//
+// Dump renders an ir.Config as stable text; the golden tests under
+// testdata/<case>/ (*.cw, optional *.cwvars and args.txt) compare it with
+// ir.golden, and the diagnostics (hcl's text writer, no color, width 0)
+// with diags.golden; `go test ./internal/intake -update` rewrites them.
 //
 // clockwork.lock is JSON:
 //
