@@ -187,8 +187,12 @@ func TestParallelStepsOverlap(t *testing.T) {
 func TestChainOrderAndReportOrder(t *testing.T) {
 	f := newFixture(t)
 	f.script(t, "timed.sh", timedScript)
+	// The slow step finishes only after the chain did.
+	f.script(t, "slow.sh", `for i in $(seq 2000); do grep -q file.c "$CW_ROOT/order" 2>/dev/null && break; sleep 0.01; done
+echo "$CW_STEP_ID" >> "$CW_ROOT/order"
+`)
 	al, b := plan(
-		stepSpec{id: "file.slow/ensure_file", script: "timed.sh", env: map[string]string{"SLEEP": "0.3"}},
+		stepSpec{id: "file.slow/ensure_file", script: "slow.sh"},
 		stepSpec{id: "file.a/ensure_file", script: "timed.sh"},
 		stepSpec{id: "file.b/ensure_file", deps: []string{"file.a/ensure_file"}, script: "timed.sh"},
 		stepSpec{id: "file.c/ensure_file", deps: []string{"file.b/ensure_file"}, script: "timed.sh"},
