@@ -148,10 +148,17 @@ func TestParallelStepsOverlap(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.script(t, "timed.sh", timedScript)
+			// Each step waits (up to 3s) until as many steps as may run at
+			// once have started, so overlap does not depend on machine load.
+			f.script(t, "barrier.sh", `mkdir -p "$CW_ROOT/t"
+date +%s%N > "$CW_ROOT/t/$CW_RESOURCE.start"
+for i in $(seq 300); do [ "$(ls "$CW_ROOT/t" | grep -c start)" -ge "$BARRIER" ] && break; sleep 0.01; done
+sleep 0.1
+date +%s%N > "$CW_ROOT/t/$CW_RESOURCE.end"
+`)
 			var specs []stepSpec
 			for i := range 4 {
-				specs = append(specs, stepSpec{id: fmt.Sprintf("file.p%d/ensure_file", i), script: "timed.sh", env: map[string]string{"SLEEP": "0.3"}})
+				specs = append(specs, stepSpec{id: fmt.Sprintf("file.p%d/ensure_file", i), script: "barrier.sh", env: map[string]string{"BARRIER": strconv.Itoa(tc.wantMax)}})
 			}
 			al, b := plan(specs...)
 			opts := f.opts()
