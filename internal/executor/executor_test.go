@@ -743,7 +743,7 @@ func TestCancelledBeforeStartRunsNothing(t *testing.T) {
 
 func TestStopsWhenStateCannotBeRecorded(t *testing.T) {
 	f := newFixture(t)
-	f.script(t, "ok.sh", "sleep 0.05\n")
+	f.script(t, "ok.sh", "sleep 0.2\n")
 	al, b := plan(
 		stepSpec{id: "command.a/run_command", script: "ok.sh"},
 		stepSpec{id: "command.b/run_command", deps: []string{"command.a/run_command"}, script: "ok.sh"},

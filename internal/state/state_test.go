@@ -398,10 +398,18 @@ func lockHelper(dir string) {
 	l, err := Open(dir).Lock(context.Background(), "apply")
 	if err != nil {
 		fmt.Println("LOCKED", err)
+		_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("refused-%d", os.Getpid())), nil, 0o644)
 		os.Exit(0)
 	}
 	fmt.Println("WON")
-	time.Sleep(1500 * time.Millisecond)
+	// Hold the lock until every other helper was refused (or 30s passed),
+	// so a helper that starts late cannot find it free.
+	for range 3000 {
+		if m, _ := filepath.Glob(filepath.Join(dir, "refused-*")); len(m) >= 9 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	_ = l.Unlock()
 	os.Exit(0)
 }
