@@ -3,9 +3,11 @@
 // PATH resolution from the request, timeouts that kill the whole process
 // group, cancellation, and background children that keep pipes open.
 //
-// The suite needs bash, env, cat and sleep in the runner's PATH
-// (/usr/local/bin:/usr/bin:/bin) and a working directory it can write to,
-// which it creates with t.TempDir(); a remote runner must map that directory.
+// The suite needs bash, env, tr, wc, seq, grep and sleep in the runner's PATH
+// (/usr/local/bin:/usr/bin:/bin), /proc, and working directories it can
+// write to, which it creates with t.TempDir() on this machine; a remote
+// runner's newRunner must make those paths visible to its commands (a bind
+// mount of os.TempDir(), for example).
 package runnertest
 
 import (
@@ -80,15 +82,15 @@ func testExitCodes(t *testing.T, r runner.Runner) {
 func testExactEnv(t *testing.T, r runner.Runner) {
 	// A variable set in the test process must not leak into the command.
 	t.Setenv("CW_RUNNERTEST_LEAK", "leaked")
-	env := baseEnv("FOO=bar", "MULTI=a b\nc", "EMPTY=")
+	env := baseEnv("FOO=bar", "SPACED=a b  c", "EMPTY=")
 	var out bytes.Buffer
 	res, err := r.Run(t.Context(), runner.Request{
-		Cmd: []string{"env", "-0"}, Dir: t.TempDir(), Env: env, Stdout: &out, Timeout: 30 * time.Second,
+		Cmd: []string{"env"}, Dir: t.TempDir(), Env: env, Stdout: &out, Timeout: 30 * time.Second,
 	})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("Run: %v, exit %d", err, res.ExitCode)
 	}
-	got := strings.Split(strings.TrimSuffix(out.String(), "\x00"), "\x00")
+	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	sort.Strings(got)
 	want := append([]string(nil), env...)
 	sort.Strings(want)
