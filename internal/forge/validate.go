@@ -63,6 +63,8 @@ var (
 	modeRE    = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	langRE    = regexp.MustCompile(`^[a-z0-9_+-]{1,32}$`)
+	// runtimeNameRE is what a runtime named in a shebang must look like.
+	runtimeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 	// shell options allowed after a shebang's bash/sh (e.g. "#!/bin/bash -eu").
 	shellShebangFlagRE = regexp.MustCompile(`^-[eEuxv]+$`)
 )
@@ -324,13 +326,16 @@ func parseShebang(content string) (string, error) {
 			return "", fmt.Errorf("shebang %q: env must name exactly one runtime and no options", strings.TrimSpace(line))
 		}
 		name := fields[1]
-		if strings.ContainsAny(name, "/=") || strings.HasPrefix(name, "-") {
+		if !runtimeNameRE.MatchString(name) {
 			return "", fmt.Errorf("shebang %q: env must name a runtime, not %q", strings.TrimSpace(line), name)
 		}
 		return name, nil
 	}
 	if len(fields) > 2 || (len(fields) == 2 && !((base == "bash" || base == "sh") && shellShebangFlagRE.MatchString(fields[1]))) {
 		return "", fmt.Errorf("shebang %q: only bash and sh may take options, and only -e, -E, -u, -x, -v", strings.TrimSpace(line))
+	}
+	if !runtimeNameRE.MatchString(base) {
+		return "", fmt.Errorf("shebang interpreter %q is not a runtime name", interp)
 	}
 	return base, nil
 }
