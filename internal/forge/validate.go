@@ -112,6 +112,9 @@ func checkArtifacts(vs *violations, b *contract.Bundle, al *contract.ActionList,
 		for _, msg := range pathProblems(a.Path) {
 			vs.add(RulePath, a.Path, "", "%s", msg)
 		}
+		if !strings.Contains(a.Path, "/") && (p.allows(a.Path) || langRuntime[strings.ToLower(a.Path)] != "") {
+			vs.add(RulePath, a.Path, "", "a top-level artifact named like a runtime could shadow it")
+		}
 		key := strings.ToLower(a.Path)
 		if first, dup := folded[key]; dup {
 			if first == a.Path {

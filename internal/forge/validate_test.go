@@ -43,6 +43,7 @@ func TestValidateRules(t *testing.T) {
 		{name: "path/too-long", mutate: func(b *contract.Bundle) { b.Artifacts[1].Path = strings.Repeat("a", 256) }, want: []string{RulePath, RuleRuntime}},
 		{name: "path/reserved-facts", mutate: func(b *contract.Bundle) { addArtifact(b, "Facts.json", "0644", "json", "{}") }, want: []string{RulePath}},
 		{name: "path/reserved-agent-dir", mutate: func(b *contract.Bundle) { addArtifact(b, "agent", "0644", "text", "x") }, want: []string{RulePath}},
+		{name: "path/shadows-runtime", mutate: func(b *contract.Bundle) { addArtifact(b, "python3", "0755", "bash", "#!/bin/bash\n") }, want: []string{RulePath}},
 		{name: "path/agent-prefix-ok", mutate: func(b *contract.Bundle) { addArtifact(b, "agents/x.txt", "0644", "text", "x") }},
 		{name: "path/hidden-file-ok", mutate: func(b *contract.Bundle) { addArtifact(b, "scripts/.env.example", "0644", "text", "x") }},
 
