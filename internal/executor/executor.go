@@ -480,10 +480,13 @@ func (w *walk) record(s contract.Step, r StepResult) {
 			if contract.IsVerify(s.Name) {
 				res.LastVerified = &now
 			}
-			if s.Change != contract.ChangeDelete {
-				if ds, found := w.opts.DeleteSteps[s.Resource]; found {
-					res.DeleteSteps = append([]contract.Step(nil), ds...)
-				}
+		}
+		// A step that failed may have half-created its resource (a
+		// container created but exited): record how to delete it either
+		// way, so a later destroy cleans it up.
+		if s.Change != contract.ChangeDelete {
+			if ds, found := w.opts.DeleteSteps[s.Resource]; found {
+				res.DeleteSteps = append([]contract.Step(nil), ds...)
 			}
 		}
 		switch {
