@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/clockwork-iac/clockwork/internal/cli"
@@ -16,6 +17,11 @@ func main() {
 }
 
 func run() int {
+	// One-shot commands parse and plan large configurations and exit: trade
+	// memory for less GC time. The daemon keeps Go's default.
+	if os.Getenv("GOGC") == "" && (len(os.Args) < 2 || os.Args[1] != "daemon") {
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	exe, err := os.Executable()

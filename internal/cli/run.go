@@ -57,6 +57,7 @@ func (a *app) reportBuild(c *common, br *forge.BuildResult, al *contract.ActionL
 			"reused":      br.Reused,
 			"written":     nonNil(br.Written),
 			"kept":        nonNil(br.Kept),
+			"kept_steps":  nonNil(br.KeptSteps),
 			"removed":     nonNil(br.Removed),
 		})
 		a.stdio.Out.Write(b)
@@ -70,6 +71,9 @@ func (a *app) reportBuild(c *common, br *forge.BuildResult, al *contract.ActionL
 	}
 	for _, k := range br.Kept {
 		fmt.Fprintf(w, "Kept your edit of %s (use --force to regenerate it).\n", k)
+	}
+	for _, k := range br.KeptSteps {
+		fmt.Fprintf(w, "Kept your edit of the run of step %s in bundle.json (use --force to regenerate it).\n", k)
 	}
 }
 
