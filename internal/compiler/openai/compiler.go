@@ -146,6 +146,9 @@ func (s *session) ask(ctx context.Context, al *contract.ActionList, f *facts.Fac
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNoSecrets(cfg.Secrets, sys, user); err != nil {
+		return nil, err
+	}
 	messages := []oai.ChatCompletionMessageParamUnion{oai.SystemMessage(sys), oai.UserMessage(user)}
 	var problems []string
 	for round := 0; round <= cfg.MaxRepairs; round++ {
@@ -249,6 +252,28 @@ func (s *session) call(ctx context.Context, messages []oai.ChatCompletionMessage
 		}
 		return msg.Content, res.Choices[0].FinishReason, nil
 	}
+}
+
+// checkNoSecrets fails if a text holds a secret value; the error names the
+// variable, never the value.
+func checkNoSecrets(secrets map[string]string, texts ...string) error {
+	var names []string
+	for name, v := range secrets {
+		if len(v) < 4 {
+			continue
+		}
+		for _, t := range texts {
+			if strings.Contains(t, v) {
+				names = append(names, name)
+				break
+			}
+		}
+	}
+	if len(names) > 0 {
+		slices.Sort(names)
+		return fmt.Errorf("refusing to send the plan to the model: the prompt would contain the value of %s", strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // underDir reports artifacts the model put outside dir.

@@ -35,6 +35,7 @@ func TestCompileValidAnswer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := aitest.NewServer(t, aitest.Content(tc.answer))
 			cfg := testConfig(t, srv)
+			cfg.Secrets = map[string]string{"CW_SECRET_TASK_HELLO_TOKEN": testSecret}
 			al := testActionList(t)
 			b, err := New(cfg).Compile(context.Background(), al, testFacts())
 			if err != nil {
@@ -478,5 +479,27 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if c, _ := ConfigFromEnv([]string{"CLOCKWORK_AI_MODEL=m", "CLOCKWORK_AI_TIMEOUT=5m"}); c.Timeout != 5*time.Minute {
 		t.Errorf("CLOCKWORK_AI_TIMEOUT=5m gave %s", c.Timeout)
+	}
+}
+
+func TestSecretValueInThePlanIsNeverSent(t *testing.T) {
+	srv := aitest.NewServer(t, aitest.Content(encode(t, validAnswer(t))))
+	cfg := testConfig(t, srv)
+	al := testActionList(t)
+	// A plan that (wrongly) carries a secret value in its args.
+	al.Steps[0].Args["inputs"].(map[string]any)["text"] = testSecret
+	cfg.Secrets = map[string]string{"CW_SECRET_TASK_HELLO_TOKEN": testSecret, "SHORT": "1"}
+	_, err := New(cfg).Compile(context.Background(), al, testFacts())
+	if err == nil || !strings.Contains(err.Error(), "would contain the value of CW_SECRET_TASK_HELLO_TOKEN") {
+		t.Fatalf("Compile error = %v, want a refusal naming the variable", err)
+	}
+	if strings.Contains(err.Error(), testSecret) {
+		t.Error("the error shows the secret value")
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("server saw %d calls, want none", n)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.AgentDir, "prompt-1.json")); !os.IsNotExist(err) {
+		t.Errorf("a prompt was logged: %v", err)
 	}
 }

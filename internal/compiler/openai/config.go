@@ -81,6 +81,11 @@ type Config struct {
 	Allowlist []string
 	// Fallback is the built-in compiler; required in mixed mode.
 	Fallback forge.Compiler
+	// Secrets are the plan's secret values by environment variable name
+	// (assembly's Plan.Secrets), for a double check only: Compile refuses to
+	// send or log a prompt that contains one of them (values shorter than
+	// 4 bytes are not checked). They are never sent anywhere.
+	Secrets map[string]string
 	// HTTPClient overrides the HTTP client (tests).
 	HTTPClient *http.Client
 	// Logger receives progress at debug/info level (nil: discarded).
