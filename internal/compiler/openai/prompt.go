@@ -58,10 +58,10 @@ core validates your bundle before anything is written or run, and rejects it who
 - Each step runs with the working directory .clockwork/build/ ($CW_BUILD) and a clean environment holding only:
   PATH, HOME, CW_ROOT (absolute configuration directory: relative paths in args are relative to it),
   CW_BUILD, CW_STATE_DIR, CW_OUTPUT, CW_STEP_ID, CW_RESOURCE, CW_CHANGE (create|update|delete|noop),
-  the bundle's vars, the step's run.env, the outputs of the resources it depends on, and the variables
-  the step lists in "secret_env".
-- Put the step's argument values into the script (or into run.env / vars); resolve relative paths
-  against "$CW_ROOT".
+  the bundle's vars, the step's run.env, the outputs of the resources it depends on (key KEY of
+  resource image.app arrives as IMAGE_APP_KEY), and the variables the step lists in "secret_env".
+- Pass the step's argument values to its script through run.env (preferred: the script then keeps
+  working when a value changes) or write them into the script; resolve relative paths against "$CW_ROOT".
 - An arg "<attr>Var": "NAME" means the value is known only at run time: read it from the environment
   variable NAME. An element {"fromEnv": "NAME"} likewise. Names in "secret_env" carry secrets: read them
   from the environment, never print, log or write their values.

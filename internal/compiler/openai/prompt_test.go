@@ -1,0 +1,50 @@
+package openai
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/clockwork-iac/clockwork/internal/forge"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestPromptGolden pins the exact prompt of each mode. A change here
+// changes what models answer: bump promptVersion with it.
+func TestPromptGolden(t *testing.T) {
+	schema, err := modelSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{ModeWhole, ModeMixed} {
+		t.Run(mode, func(t *testing.T) {
+			sys, err := buildSystemPrompt(mode, forge.DefaultAllowlist, testFacts(), schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, err := buildUserPrompt(testActionList(t), testFacts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := "=== system\n" + sys + "=== user\n" + user + "\n=== repair (after a rejected answer)\n" +
+				repairPrompt([]string{`purpose: step "check.hello/verify_file": no bundle step for this planned step`}) + "\n"
+			golden := filepath.Join("testdata", "prompt-"+mode+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("prompt changed (-golden +got); bump promptVersion and run with -update:\n%s", diff)
+			}
+		})
+	}
+}
