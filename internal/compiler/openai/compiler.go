@@ -74,7 +74,7 @@ func (e *InvalidAnswerError) Error() string {
 		where = "; prompts and answers are in " + e.AgentDir
 	}
 	return fmt.Sprintf("model %s proposed no valid bundle in %d calls (%d repairs)%s; still wrong:\n  - %s",
-		e.Model, e.Calls, e.Calls-1, where, strings.Join(e.Problems, "\n  - "))
+		e.Model, e.Calls, e.Calls-1, where, strings.Join(capProblems(e.Problems), "\n  - "))
 }
 
 // Compile implements forge.Compiler: it returns a bundle that passed the

@@ -195,6 +195,16 @@ func buildUserPrompt(al *contract.ActionList, f *facts.Facts) (string, error) {
 
 // repairPrompt is the user message sent after an invalid answer.
 func repairPrompt(problems []string) string {
-	return "Your bundle was rejected:\n- " + strings.Join(problems, "\n- ") +
+	return "Your bundle was rejected:\n- " + strings.Join(capProblems(problems), "\n- ") +
 		"\nReturn a corrected complete bundle (every step and artifact, not only the changed ones) as one JSON object, following the same schema and rules."
+}
+
+// maxProblems bounds the problems listed in a repair message or an error.
+const maxProblems = 40
+
+func capProblems(p []string) []string {
+	if len(p) <= maxProblems {
+		return p
+	}
+	return append(append([]string(nil), p[:maxProblems]...), fmt.Sprintf("... and %d more problems", len(p)-maxProblems))
 }

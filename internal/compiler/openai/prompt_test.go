@@ -2,6 +2,8 @@ package openai
 
 import (
 	"flag"
+	"fmt"
+	"strings"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,5 +48,16 @@ func TestPromptGolden(t *testing.T) {
 				t.Errorf("prompt changed (-golden +got); bump promptVersion and run with -update:\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestRepairPromptIsBounded(t *testing.T) {
+	var problems []string
+	for i := range maxProblems + 5 {
+		problems = append(problems, fmt.Sprintf("problem %d", i))
+	}
+	got := repairPrompt(problems)
+	if !strings.Contains(got, "problem 39\n- ... and 5 more problems") || strings.Contains(got, "problem 40") {
+		t.Errorf("repair prompt not bounded:\n%s", got)
 	}
 }
