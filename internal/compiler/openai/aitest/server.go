@@ -1,10 +1,3 @@
-// Package aitest is a fake OpenAI-compatible chat completions endpoint for
-// tests: an in-process httptest server that replays scripted answers and
-// records every request it saw.
-//
-// Invariants: answers are served in order, the last one repeating once the
-// script runs out; every HTTP request (retries included) is one recorded
-// call; the server never reaches the network.
 package aitest
 
 import (
