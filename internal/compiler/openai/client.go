@@ -184,8 +184,11 @@ func mentionsResponseFormat(status int, msg string) bool {
 		return false
 	}
 	m := strings.ToLower(msg)
-	return strings.Contains(m, "response_format") || strings.Contains(m, "json_schema") ||
-		strings.Contains(m, "response format") || strings.Contains(m, "structured output")
+	// Wide on purpose: a 400 about anything schema-like is most likely our
+	// response_format; the worst case is one plain request more.
+	return strings.Contains(m, "response_format") || strings.Contains(m, "schema") ||
+		strings.Contains(m, "response format") || strings.Contains(m, "structured output") ||
+		strings.Contains(m, "grammar")
 }
 
 func isModelNotFound(status int, msg string) bool {

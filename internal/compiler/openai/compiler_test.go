@@ -217,6 +217,22 @@ func TestCompileEndpointFailures(t *testing.T) {
 			wantAgent: []string{"answer-1.txt", "answer-2.txt", "prompt-1.json", "prompt-2.json"},
 		},
 		{
+			name: "llama.cpp cannot convert the schema: plain JSON",
+			answers: []aitest.Answer{
+				{Status: http.StatusBadRequest, Body: `{"error":{"code":400,"message":"JSON schema conversion failed: unsupported keyword","type":"invalid_request_error"}}`},
+				valid,
+			},
+			wantCalls: 2,
+			wantAgent: []string{"answer-1.txt", "answer-2.txt", "prompt-1.json", "prompt-2.json"},
+		},
+		{
+			name:      "a 400 about something else",
+			answers:   []aitest.Answer{aitest.Error(http.StatusBadRequest, "context_length_exceeded", "This model's maximum context length is 4096 tokens")},
+			wantCalls: 1,
+			wantErr:   "rejected the request (400): This model's maximum context length is 4096 tokens",
+			wantAgent: []string{"answer-1.txt", "prompt-1.json"},
+		},
+		{
 			name:      "unknown model",
 			answers:   []aitest.Answer{aitest.ModelNotFound(testModel)},
 			wantCalls: 1,
