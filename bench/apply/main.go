@@ -33,7 +33,17 @@ func main() {
 	par := flag.Int("parallelism", 10, "executor parallelism")
 	keep := flag.Bool("keep", false, "keep the work directory")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	floorOnly := flag.Bool("floor", false, "only measure and print the spawn floor in seconds (used by cli.sh)")
 	flag.Parse()
+	if *floorOnly {
+		d, err := spawnFloor(*n)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/apply:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%.3f\n", d.Seconds())
+		return
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

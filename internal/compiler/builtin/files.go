@@ -62,23 +62,34 @@ cw_abs path
 cw_input content_file FILE_CONTENT_FILE
 cw_input source FILE_SOURCE
 
-# The content comes from a file (src) or from the environment (content).
+# cw_slurp VAR FILE reads the whole of FILE into VAR with bash builtins only
+# (no process is started). For text without NUL bytes, which is what the
+# bundle's content files are.
+cw_slurp() {
+  IFS= read -r -d '' "$1" <"$2" || true
+}
+
+# The content comes from a file to copy (src, any bytes) or is text (content).
 src=""
 content=""
 if [[ -n $content_file ]]; then
-  src=$content_file
-  if [[ $src != /* ]]; then
-    src="${CW_BUILD:-$PWD}/$src"
+  if [[ $content_file != /* ]]; then
+    content_file="${CW_BUILD:-$PWD}/$content_file"
   fi
+  if [[ ! -f $content_file ]]; then
+    echo "error: content file $content_file does not exist" >&2
+    exit 1
+  fi
+  cw_slurp content "$content_file"
 elif [[ -n $source ]]; then
   src=$source
   cw_abs src
+  if [[ ! -f $src ]]; then
+    echo "error: source file $src does not exist" >&2
+    exit 1
+  fi
 else
   cw_input content FILE_CONTENT
-fi
-if [[ -n $src && ! -f $src ]]; then
-  echo "error: content file $src does not exist" >&2
-  exit 1
 fi
 if [[ -d $path && ! -L $path ]]; then
   echo "error: $path is a directory" >&2
@@ -89,7 +100,9 @@ same_content() {
   if [[ -n $src ]]; then
     cmp -s -- "$src" "$path"
   else
-    printf '%s' "$content" | cmp -s -- - "$path"
+    local current
+    cw_slurp current "$path"
+    [[ $current == "$content" ]]
   fi
 }
 
@@ -101,17 +114,26 @@ fi
 
 # The new content goes to a temporary file next to the target, then is
 # renamed over it: readers see the old file or the new one, never half.
-dir=$(dirname -- "$path")
-mkdir -p -- "$dir"
-tmp=$(mktemp "$dir/.$(basename -- "$path").cw-XXXXXX")
+# Parameter expansion, umask and noclobber keep this to one process (mv).
+dir=${path%/*}
+dir=${dir:-/}
+[[ -d $dir ]] || mkdir -p -- "$dir"
+tmp="$dir/.${path##*/}.cw-$$-$RANDOM"
 trap 'rm -f -- "$tmp"' EXIT
+printf -v um '%o' $(( 0777 & ~8#$mode ))
+umask "$um"
+set -o noclobber
 if [[ -n $src ]]; then
   cat -- "$src" >"$tmp"
 else
   printf '%s' "$content" >"$tmp"
 fi
-chmod -- "$mode" "$tmp"
+set +o noclobber
+if (( 8#$mode & 07111 )); then
+  chmod -- "$mode" "$tmp"
+fi
 mv -f -- "$tmp" "$path"
+trap - EXIT
 echo "wrote $path (mode $mode)"
 `
 
