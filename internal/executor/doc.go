@@ -16,6 +16,10 @@
 //     "Environment of every step"), never the parent's, and its output goes
 //     through runner.MaskingWriter (every secret value masked) to
 //     <LogDir>/<step id with "/" as "__">.log.
+//   - With Options.Confine, the step's command is prefixed with the argv it
+//     returns (internal/sandbox: the step may write only beneath
+//     .clockwork/ and its declared paths), and CW_OUTPUT files live in
+//     Options.TempDir (<StateDir>/tmp) instead of the system temp dir.
 //   - Every finished step is recorded in the Session's state before its
 //     dependents are dispatched; the Session writes it to disk by group
 //     commit (within state.SessionInterval plus one write), so a kill loses

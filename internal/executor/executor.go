@@ -88,6 +88,15 @@ type Options struct {
 	PreventDestroy map[string]bool
 	// Now is the clock for recorded times (default time.Now).
 	Now func() time.Time
+	// Confine, when set, returns the argv put in front of a step's command
+	// to confine it (sandbox.Config.Prefix: "clockwork step sandbox
+	// --write ... --"). An error fails the step before it runs. nil: steps
+	// run unconfined.
+	Confine func(contract.Step) ([]string, error)
+	// TempDir holds the per-attempt CW_OUTPUT files. Default: the system
+	// temporary directory, or <StateDir>/tmp when Confine is set (a
+	// confined step may not write the system temporary directory).
+	TempDir string
 }
 
 // StepResult is how one step ended.
@@ -140,11 +149,14 @@ func (o *Options) defaults() {
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
 	}
+	if o.TempDir == "" && o.Confine != nil {
+		o.TempDir = filepath.Join(o.StateDir, "tmp")
+	}
 	if o.Runner == nil {
 		local := &runner.Local{}
 		o.Runner = func(string) (runner.Runner, error) { return local, nil }
 	}
-	for _, p := range []*string{&o.Root, &o.BuildDir, &o.StateDir, &o.LogDir} {
+	for _, p := range []*string{&o.Root, &o.BuildDir, &o.StateDir, &o.LogDir, &o.TempDir} {
 		if *p != "" {
 			if abs, err := filepath.Abs(*p); err == nil {
 				*p = abs
@@ -219,6 +231,11 @@ func Execute(ctx context.Context, al *contract.ActionList, b *contract.Bundle, s
 	opts.defaults()
 	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
 		return nil, fmt.Errorf("execute: %w", err)
+	}
+	if opts.TempDir != "" {
+		if err := os.MkdirAll(opts.TempDir, 0o700); err != nil {
+			return nil, fmt.Errorf("execute: %w", err)
+		}
 	}
 	w := &walk{
 		ctx: ctx, al: al, sess: sess, opts: opts, fp: b.Fingerprint,
@@ -543,6 +560,14 @@ func (w *walk) runStep(i int) (r StepResult) {
 	if bs == nil || len(bs.Run.Cmd) == 0 {
 		return fail("the bundle has no command for this step")
 	}
+	cmd := bs.Run.Cmd
+	if w.opts.Confine != nil {
+		prefix, err := w.opts.Confine(s)
+		if err != nil {
+			return fail(err.Error())
+		}
+		cmd = append(append([]string(nil), prefix...), cmd...)
+	}
 	rn, err := w.runner(s.Provider)
 	if err != nil {
 		return fail(err.Error())
@@ -592,7 +617,7 @@ func (w *walk) runStep(i int) (r StepResult) {
 			fmt.Fprintf(mw, "--- clockwork: attempt %d of %d\n", attempt+1, retries+1)
 		}
 		r.Attempts = attempt + 1
-		outputs, status, exit, msg := w.attempt(s, rn, bs, env, timeout, mw)
+		outputs, status, exit, msg := w.attempt(rn, cmd, env, timeout, mw)
 		r.Status, r.ExitCode, r.Err = status, exit, msg
 		if status == StatusOK {
 			r.Outputs = w.scrubOutputs(outputs)
@@ -619,8 +644,8 @@ const errInterrupted = "interrupted"
 const statusFatal = "fatal"
 
 // attempt runs the command once.
-func (w *walk) attempt(s contract.Step, rn runner.Runner, bs *contract.BundleStep, env []string, timeout time.Duration, log io.Writer) (map[string]string, string, int, string) {
-	out, err := os.CreateTemp("", "cw-output-*")
+func (w *walk) attempt(rn runner.Runner, cmd []string, env []string, timeout time.Duration, log io.Writer) (map[string]string, string, int, string) {
+	out, err := os.CreateTemp(w.opts.TempDir, "cw-output-*")
 	if err != nil {
 		return nil, statusFatal, 0, fmt.Sprintf("create output file: %v", err)
 	}
@@ -628,7 +653,7 @@ func (w *walk) attempt(s contract.Step, rn runner.Runner, bs *contract.BundleSte
 	defer os.Remove(outPath)
 	defer out.Close()
 	res, err := rn.Run(w.ctx, runner.Request{
-		Cmd:     bs.Run.Cmd,
+		Cmd:     cmd,
 		Dir:     w.opts.BuildDir,
 		Env:     append(env, "CW_OUTPUT="+outPath),
 		Stdout:  log,

@@ -116,4 +116,3 @@ func addPath(rulesetFD int, p string, handled uint64) error {
 	}
 	return nil
 }
-
