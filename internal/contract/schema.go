@@ -166,8 +166,11 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if err := ValidateJSON(SchemaBundle, data); err != nil {
 		return nil, err
 	}
+	// The schema already refused unknown fields (additionalProperties is
+	// false throughout); plain Unmarshal avoids the decoder's buffer copies,
+	// which matter for bundles that carry every script.
 	var b Bundle
-	if err := decodeStrict(data, &b); err != nil {
+	if err := json.Unmarshal(data, &b); err != nil {
 		return nil, fmt.Errorf("decode bundle: %w", err)
 	}
 	for k, v := range b.Vars {
@@ -225,6 +228,11 @@ func normalizeValue(v any) any {
 		}
 		f, _ := t.Float64()
 		return f
+	case float64:
+		if t == float64(int64(t)) && t >= -(1<<53) && t <= 1<<53 {
+			return int64(t)
+		}
+		return t
 	case map[string]any:
 		for k, e := range t {
 			t[k] = normalizeValue(e)
