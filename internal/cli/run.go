@@ -245,13 +245,18 @@ func (a *app) reportRun(c *common, op string, res *pipeline.ApplyResult) {
 		return
 	}
 	w := a.stdio.Out
-	ran := 0
+	ran, checked := 0, 0
 	for i, r := range rep.Results {
 		if r.Status == "not_run" || r.Status == "noop" {
 			continue
 		}
-		ran++
 		s := al.Steps[i]
+		if op == "apply" && s.Change == contract.ChangeNoop && r.Status == "ok" {
+			// An unchanged service's idempotent ensure: found as declared.
+			checked++
+			continue
+		}
+		ran++
 		line := fmt.Sprintf("%s %s: %s", changeSymbol(s), s.ID, r.Status)
 		if r.Duration > 0 {
 			line += fmt.Sprintf(" (%s)", r.Duration.Round(10*time.Millisecond))
@@ -284,7 +289,11 @@ func (a *app) reportRun(c *common, op string, res *pipeline.ApplyResult) {
 		fmt.Fprintf(w, "Verify: %d passed, %d failed, %d skipped.\n", rep.OK, rep.Failed, rep.Skipped)
 	default:
 		if ran == 0 {
-			fmt.Fprintln(w, "No changes. Everything is as declared.")
+			if checked > 0 {
+				fmt.Fprintf(w, "No changes. Everything is as declared (%d running service(s) checked).\n", checked)
+			} else {
+				fmt.Fprintln(w, "No changes. Everything is as declared.")
+			}
 		} else {
 			title := "Apply"
 			if op == "destroy" {

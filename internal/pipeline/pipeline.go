@@ -192,13 +192,15 @@ type ApplyResult struct {
 }
 
 // ApplySelect is the default step selection of apply: every step that
-// changes something, plus the steps of services (an idempotent ensure
-// restarts a dead process) so apply also repairs what died.
+// changes something, plus the ensure step of every unchanged service: it is
+// idempotent and cheap (a pid or container check), and restarts what died,
+// so apply repairs a dead service without a config change. Verify steps of
+// unchanged resources are left to `clockwork verify`.
 func ApplySelect(s contract.Step) bool {
 	if s.Change != contract.ChangeNoop {
 		return true
 	}
-	return strings.HasPrefix(s.Resource, "service.") || strings.Contains(s.Resource, ".service.")
+	return s.Name == contract.StepEnsureService
 }
 
 // VerifySelect selects only verify steps.
