@@ -67,9 +67,9 @@ type Resource struct {
 	DependsOn []string
 	// Provider is "local", "docker", "docker.remote", ...: the explicit
 	// provider meta-argument, or the default for the type.
-	Provider string
-	Retries  int
-	Timeout  int // seconds; 0 when not set
+	Provider  string
+	Retries   int
+	Timeout   int // seconds; 0 when not set
 	Lifecycle Lifecycle
 	DeclRange hcl.Range
 	// AttrRanges are the ranges of attributes as written, by top-level name.
