@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/clockwork-iac/clockwork/internal/assembly"
 	"github.com/clockwork-iac/clockwork/internal/compiler/builtin"
@@ -270,7 +272,7 @@ func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult,
 		Environ:        o.Environ,
 		Secrets:        p.Plan.Secrets,
 		Select:         sel,
-		Runner:         localRunner,
+		Runner:         runners(p.Config),
 		Clockwork:      o.Clockwork,
 		OnStepStart:    o.OnStepStart,
 		OnStepDone:     o.OnStepDone,
@@ -392,15 +394,63 @@ func contentHasher(dir string) func(string) (string, error) {
 	}
 }
 
-func localRunner(provider string) (runner.Runner, error) {
-	kind, _, _ := strings.Cut(provider, ".")
-	switch kind {
-	case "", "local", "docker":
-		// Container steps run locally: their scripts call the engine
-		// through `clockwork step docker`, which selects the engine host.
-		return &runner.Local{}, nil
+// runners returns the executor's runner lookup. Every step runs on this
+// machine; container steps reach their engine through `clockwork step
+// docker`, so a docker provider with a host gives its steps that DOCKER_HOST.
+func runners(cfg *ir.Config) func(string) (runner.Runner, error) {
+	hosts := map[string]string{}
+	if cfg != nil {
+		for _, p := range cfg.Providers {
+			if p.Kind != "docker" || p.Config.IsNull() || !p.Config.IsKnown() || !p.Config.Type().IsObjectType() {
+				continue
+			}
+			if !p.Config.Type().HasAttribute("host") {
+				continue
+			}
+			h := p.Config.GetAttr("host")
+			if h.IsKnown() && !h.IsNull() && h.Type() == cty.String {
+				hosts[p.Ref()] = h.AsString()
+			}
+		}
 	}
-	return nil, fmt.Errorf("provider %q has no runner in this build (available: local, docker)", provider)
+	return func(provider string) (runner.Runner, error) {
+		kind, _, _ := strings.Cut(provider, ".")
+		switch kind {
+		case "", "local":
+			return &runner.Local{}, nil
+		case "docker":
+			if h, ok := hosts[provider]; ok {
+				return envRunner{Runner: &runner.Local{}, set: map[string]string{"DOCKER_HOST": h}}, nil
+			}
+			return &runner.Local{}, nil
+		}
+		return nil, fmt.Errorf("provider %q has no runner in this build (available: local, docker)", provider)
+	}
+}
+
+// localRunner is runners without configured providers (every engine from
+// the environment).
+func localRunner(provider string) (runner.Runner, error) { return runners(nil)(provider) }
+
+// envRunner runs steps with some environment variables set or replaced.
+type envRunner struct {
+	runner.Runner
+	set map[string]string
+}
+
+func (r envRunner) Run(ctx context.Context, req runner.Request) (runner.Result, error) {
+	env := make([]string, 0, len(req.Env)+len(r.set))
+	for _, kv := range req.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := r.set[k]; !ok {
+			env = append(env, kv)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.set)) {
+		env = append(env, k+"="+r.set[k])
+	}
+	req.Env = env
+	return r.Runner.Run(ctx, req)
 }
 
 func stateOutputs(st *contract.State) map[string]map[string]string {
