@@ -141,6 +141,29 @@ func waitHTTP(t *testing.T, url string, timeout time.Duration) time.Time {
 	}
 }
 
+// waitRestored waits until the daemon has recorded n successful applies or
+// reconciles of resource, so a kill does not land in the middle of one.
+func waitRestored(t *testing.T, dir, resource string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		evs, _ := daemon.ReadEvents(daemon.EventsPath(dir))
+		ok := 0
+		for _, e := range evs {
+			if e.Kind == daemon.EventReconcile && e.Resource == resource && e.Result == "ok" {
+				ok++
+			}
+		}
+		if ok >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not finish reconcile %d of %s", n, resource)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func fastPolicyHCL(t *testing.T, dir string) {
 	t.Helper()
 	must(t, os.WriteFile(filepath.Join(dir, "clockwork.hcl"), []byte(`daemon {
@@ -176,6 +199,7 @@ func TestDaemonRestartsKilledWebService(t *testing.T) {
 	waitHTTP(t, url, 20*time.Second)
 	pidFile := filepath.Join(dir, ".clockwork", "services", "clockwork-example-web.pid")
 	for i := range 2 {
+		waitRestored(t, dir, "service.web", i+1)
 		time.Sleep(300 * time.Millisecond) // healthy_reset: backoff forgotten
 		old := readPID(pidFile)
 		must(t, syscall.Kill(old, syscall.SIGKILL))

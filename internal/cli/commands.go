@@ -51,6 +51,7 @@ func (a *app) validateCmd() *cobra.Command {
 			if err != nil {
 				return exit(1, err)
 			}
+			o.Offline = true // validate writes nothing: modules come from `clockwork init`
 			res, diags := pipeline.Load(cmd.Context(), o, true, nil)
 			if !diags.HasErrors() && res != nil && res.Config != nil {
 				_, gd := assembly.NewGraph(res.Config)
@@ -97,6 +98,7 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return exit(1, err)
 			}
+			o.Offline = true // plan writes nothing: modules come from `clockwork init`
 			p, diags, err := pipeline.Plan(cmd.Context(), o, destroy)
 			if err != nil {
 				return exit(1, err)
@@ -225,6 +227,7 @@ func (a *app) graphCmd() *cobra.Command {
 			if err != nil {
 				return exit(1, err)
 			}
+			o.Offline = true
 			res, diags := pipeline.Load(cmd.Context(), o, true, nil)
 			var files map[string]*hcl.File
 			if res != nil {

@@ -345,7 +345,7 @@ func (m *modEval) resolveGit(cd *callDecl, rec *ir.Module) (string, string, *ir.
 		dir := filepath.Join(l.opts.ModuleCacheDir, name+"-"+shortCommit(commit))
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			if l.opts.Offline {
-				l.errorf(rng, "Module not in cache", "%s (commit %s) is not in the module cache and fetching is off (offline).", rec.Path, commit)
+				l.errorf(rng, "Module not in cache", "%s (commit %s) is not in the module cache and fetching is off (offline); run clockwork init.", rec.Path, commit)
 				return "", "", nil, false
 			}
 			if _, err := l.fetchGit(url, commit, dir); err != nil {
@@ -409,6 +409,13 @@ func (l *loader) gitModuleDir(rec *ir.Module, dir, subdir, commit string, rng *h
 // fetchGit clones url into dir, checks out ref (tag, branch or commit) and
 // returns the commit.
 func (l *loader) fetchGit(url, ref, dir string) (string, error) {
+	// A relative local path (git::../repo) is relative to the configuration
+	// directory, not to wherever clockwork was started.
+	if strings.HasPrefix(url, "./") || strings.HasPrefix(url, "../") {
+		if base, err := filepath.Abs(l.opts.Dir); err == nil {
+			url = filepath.Join(base, url)
+		}
+	}
 	if err := l.git("", "clone", "--quiet", "--no-checkout", "--", url, dir); err != nil {
 		return "", err
 	}
