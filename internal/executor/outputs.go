@@ -23,7 +23,8 @@ var outputKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 //	line 2
 //	DELIM
 //
-// Keys match ^[A-Za-z_][A-Za-z0-9_]*$; blank lines are ignored; a later key
+// Keys match ^[A-Za-z_][A-Za-z0-9_]*$; trailing carriage returns of a line
+// are dropped; blank lines are ignored; a later key
 // replaces an earlier one. Anything else, an unterminated block or more than
 // MaxOutputSize bytes is an error naming the line.
 func ParseOutputs(r io.Reader) (map[string]string, error) {
@@ -40,7 +41,7 @@ func ParseOutputs(r io.Reader) (map[string]string, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		text := sc.Text()
+		text := cleanLine(sc.Text())
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
@@ -69,11 +70,11 @@ func ParseOutputs(r io.Reader) (map[string]string, error) {
 		closed := false
 		for sc.Scan() {
 			line++
-			if sc.Text() == delim {
+			if cleanLine(sc.Text()) == delim {
 				closed = true
 				break
 			}
-			lines = append(lines, sc.Text())
+			lines = append(lines, cleanLine(sc.Text()))
 		}
 		if !closed {
 			if err := sc.Err(); err != nil {
@@ -91,6 +92,11 @@ func ParseOutputs(r io.Reader) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// cleanLine drops every trailing carriage return, so files written with
+// CRLF (or CRCRLF) line ends parse the same as LF ones, and a value never
+// ends in "\r" (which no line form could write back).
+func cleanLine(s string) string { return strings.TrimRight(s, "\r") }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
