@@ -210,6 +210,7 @@ func TestDaemonRestartsKilledWebService(t *testing.T) {
 		}
 		t.Logf("kill %d: answering again after %s", i+1, back.Sub(killed).Round(time.Millisecond))
 	}
+	waitRestored(t, dir, "service.web", 3)
 	evs, err := daemon.ReadEvents(daemon.EventsPath(dir))
 	must(t, err)
 	drift, restored := 0, 0
@@ -291,12 +292,12 @@ func TestDaemonRecreatesContainer(t *testing.T) {
 	evs, _ := daemon.ReadEvents(daemon.EventsPath(dir))
 	found := false
 	for _, e := range evs {
-		if e.Kind == daemon.EventDrift && strings.Contains(e.Seen, "does not exist") {
+		if e.Kind == daemon.EventDrift && e.Resource == "service.web" && strings.Contains(e.Seen, "container "+name) {
 			found = true
 		}
 	}
 	if !found {
-		t.Error("no drift event saying the container does not exist")
+		t.Error("no drift event about the container")
 	}
 }
 

@@ -64,9 +64,12 @@ func (a *app) reportBuild(c *common, br *forge.BuildResult, al *contract.ActionL
 		return
 	}
 	w := a.stdio.Out
-	if br.Reused || (len(br.Written) == 0 && len(br.Removed) == 0) {
+	switch {
+	case br.Reused:
 		fmt.Fprintf(w, "Bundle is up to date (plan %s): nothing to build.\n", short(al.Fingerprint))
-	} else {
+	case len(br.Written) == 0 && len(br.Removed) == 0:
+		fmt.Fprintf(w, "Bundle for plan %s checked: every script is up to date.\n", short(al.Fingerprint))
+	default:
 		fmt.Fprintf(w, "Built bundle for plan %s: %d artifact(s) written, %d removed.\n", short(al.Fingerprint), len(br.Written), len(br.Removed))
 	}
 	for _, k := range br.Kept {
