@@ -332,6 +332,7 @@ func TestDaemonAndApplyNeverOverlap(t *testing.T) {
 	lockFile := filepath.Join(dir, ".clockwork", state.LockFile)
 
 	// 1. The daemon restores; a manual apply meanwhile is refused at once.
+	waitRestored(t, dir, "service.slow", 1)
 	time.Sleep(300 * time.Millisecond)
 	must(t, syscall.Kill(readPID(pidFile), syscall.SIGKILL))
 	deadline := time.Now().Add(10 * time.Second)
@@ -359,6 +360,7 @@ func TestDaemonAndApplyNeverOverlap(t *testing.T) {
 
 	// 2. A manual apply holds the lock (the same lock `clockwork apply`
 	// takes); the service dies; the daemon waits for the lock.
+	waitRestored(t, dir, "service.slow", 2)
 	time.Sleep(300 * time.Millisecond)
 	var lock *state.Lock
 	for deadline := time.Now().Add(10 * time.Second); ; {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/clockwork-iac/clockwork/internal/sandbox"
 )
 
 func TestMain(m *testing.M) {
@@ -39,6 +41,9 @@ func TestScripts(t *testing.T) {
 			case "compat":
 				_, err := os.Stat(filepath.Join(repo, "..", "shared", "compat", "clockwork-v0.1-examples"))
 				return err == nil, nil
+			case "landlock":
+				_, ok, _ := sandbox.Status()
+				return ok, nil
 			case "engine":
 				if os.Getenv("DOCKER_HOST") == "" && os.Getenv("CW_REQUIRE_ENGINE") == "1" {
 					return false, fmt.Errorf("CW_REQUIRE_ENGINE=1 but DOCKER_HOST is not set: run scripts/setup-podman.sh")

@@ -90,6 +90,7 @@ type common struct {
 	passEnv     []string
 	noColor     bool
 	allowlist   []string
+	noConfine   bool
 }
 
 func (c *common) addChdir(cmd *cobra.Command) {
@@ -121,6 +122,7 @@ func (c *common) addExec(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&c.parallelism, "parallelism", 10, "steps run at once")
 	cmd.Flags().DurationVar(&c.timeout, "timeout-per-step", 10*time.Minute, "default timeout of one step")
 	cmd.Flags().StringArrayVar(&c.passEnv, "pass-env", nil, "environment variable to pass through to steps (repeatable)")
+	cmd.Flags().BoolVar(&c.noConfine, "no-confine", false, "run steps without Landlock write confinement")
 }
 
 func (a *app) options(c *common) (pipeline.Options, error) {
@@ -135,6 +137,7 @@ func (a *app) options(c *common) (pipeline.Options, error) {
 		StepTimeout: c.timeout,
 		PassEnv:     c.passEnv,
 		Clockwork:   a.stdio.Executable,
+		NoConfine:   c.noConfine,
 	}
 	if len(c.allowlist) > 0 {
 		p := forge.DefaultPolicy()

@@ -200,6 +200,9 @@ func (a *app) runOp(cmd *cobra.Command, c *common, op string) error {
 	prog.finish()
 	if res != nil && res.Build != nil && !c.json && op != "verify" {
 		a.reportBuild(c, res.Build, res.Planned.Plan.ActionList)
+		if res.Report != nil && res.Report.OK+res.Report.Failed > 0 {
+			fmt.Fprintf(a.stdio.Out, "Confinement: %s.\n", o.ConfineSummary())
+		}
 	}
 	if res != nil && res.Report != nil {
 		a.reportRun(c, op, res)

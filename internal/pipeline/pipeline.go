@@ -25,6 +25,7 @@ import (
 	"github.com/clockwork-iac/clockwork/internal/intake"
 	"github.com/clockwork-iac/clockwork/internal/ir"
 	"github.com/clockwork-iac/clockwork/internal/runner"
+	"github.com/clockwork-iac/clockwork/internal/sandbox"
 	"github.com/clockwork-iac/clockwork/internal/state"
 )
 
@@ -50,6 +51,8 @@ type Options struct {
 	// OnStepStart and OnStepDone report progress (in completion order).
 	OnStepStart func(contract.Step)
 	OnStepDone  func(contract.Step, executor.StepResult)
+	// NoConfine runs steps without Landlock confinement (--no-confine).
+	NoConfine bool
 	// Select overrides which steps Apply runs (the daemon reconciles one
 	// resource's steps); nil means ApplySelect.
 	Select func(contract.Step) bool
@@ -273,6 +276,7 @@ func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult,
 		Secrets:        p.Plan.Secrets,
 		Select:         sel,
 		Runner:         runners(p.Config),
+		Confine:        o.confine(),
 		Clockwork:      o.Clockwork,
 		OnStepStart:    o.OnStepStart,
 		OnStepDone:     o.OnStepDone,
@@ -426,6 +430,30 @@ func runners(cfg *ir.Config) func(string) (runner.Runner, error) {
 		}
 		return nil, fmt.Errorf("provider %q has no runner in this build (available: local, docker)", provider)
 	}
+}
+
+// confine returns the executor's Confine (docs/confinement.md): each step
+// may write only inside .clockwork/ and the paths its resource declares. Nil
+// with --no-confine, an unknown binary, or no Landlock (ConfineSummary says
+// which).
+func (o *Options) confine() func(contract.Step) ([]string, error) {
+	if o.NoConfine || o.Clockwork == "" {
+		return nil
+	}
+	if _, ok, _ := sandbox.Status(); !ok {
+		return nil
+	}
+	c := &sandbox.Config{Clockwork: o.Clockwork, Root: absDir(o.Dir), StateDir: absDir(o.StateDir())}
+	return c.Prefix
+}
+
+// ConfineSummary says whether steps of a run with these options are
+// confined, for apply's output.
+func (o *Options) ConfineSummary() string {
+	if o.NoConfine {
+		return "steps run unconfined (--no-confine)"
+	}
+	return sandbox.Summary()
 }
 
 // localRunner is runners without configured providers (every engine from
