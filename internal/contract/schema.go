@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -157,7 +158,9 @@ func ParseActionList(data []byte) (*ActionList, error) {
 	if err := decodeStrict(data, &al); err != nil {
 		return nil, fmt.Errorf("decode actionlist: %w", err)
 	}
-	normalizeArgs(al.Steps)
+	if err := normalizeArgs(al.Steps); err != nil {
+		return nil, fmt.Errorf("decode actionlist: %w", err)
+	}
 	return &al, nil
 }
 
@@ -174,7 +177,11 @@ func ParseBundle(data []byte) (*Bundle, error) {
 		return nil, fmt.Errorf("decode bundle: %w", err)
 	}
 	for k, v := range b.Vars {
-		b.Vars[k] = normalizeValue(v)
+		nv, err := normalizeValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("decode bundle: vars.%s: %w", k, err)
+		}
+		b.Vars[k] = nv
 	}
 	return &b, nil
 }
@@ -189,10 +196,16 @@ func ParseState(data []byte) (*State, error) {
 		return nil, fmt.Errorf("decode state: %w", err)
 	}
 	for i := range s.Resources {
-		normalizeArgs(s.Resources[i].DeleteSteps)
+		if err := normalizeArgs(s.Resources[i].DeleteSteps); err != nil {
+			return nil, fmt.Errorf("decode state: %s: %w", s.Resources[i].Address, err)
+		}
 	}
 	for k, v := range s.Outputs {
-		s.Outputs[k] = normalizeValue(v)
+		nv, err := normalizeValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("decode state: outputs.%s: %w", k, err)
+		}
+		s.Outputs[k] = nv
 	}
 	return &s, nil
 }
@@ -210,39 +223,60 @@ func MarshalValidated(name string, v any) ([]byte, error) {
 	return b, nil
 }
 
-func normalizeArgs(steps []Step) {
+func normalizeArgs(steps []Step) error {
 	for i := range steps {
 		for k, v := range steps[i].Args {
-			steps[i].Args[k] = normalizeValue(v)
+			nv, err := normalizeValue(v)
+			if err != nil {
+				return fmt.Errorf("step %s: args.%s: %w", steps[i].ID, k, err)
+			}
+			steps[i].Args[k] = nv
 		}
 	}
+	return nil
 }
 
 // normalizeValue turns json.Number into int64 when integral, else float64,
-// recursively, so decoded args compare equal to freshly planned ones.
-func normalizeValue(v any) any {
+// recursively, so decoded args compare equal to freshly planned ones. A
+// number no float64 can hold (1e999) is an error: it could not be written
+// back.
+func normalizeValue(v any) (any, error) {
 	switch t := v.(type) {
 	case json.Number:
 		if i, err := t.Int64(); err == nil {
-			return i
+			return i, nil
 		}
-		f, _ := t.Float64()
-		return f
+		f, err := t.Float64()
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, fmt.Errorf("number %s is out of range", t)
+		}
+		return f, nil
 	case float64:
-		if t == float64(int64(t)) && t >= -(1<<53) && t <= 1<<53 {
-			return int64(t)
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return nil, fmt.Errorf("number %v is out of range", t)
 		}
-		return t
+		if t == float64(int64(t)) && t >= -(1<<53) && t <= 1<<53 {
+			return int64(t), nil
+		}
+		return t, nil
 	case map[string]any:
 		for k, e := range t {
-			t[k] = normalizeValue(e)
+			ne, err := normalizeValue(e)
+			if err != nil {
+				return nil, err
+			}
+			t[k] = ne
 		}
-		return t
+		return t, nil
 	case []any:
 		for i, e := range t {
-			t[i] = normalizeValue(e)
+			ne, err := normalizeValue(e)
+			if err != nil {
+				return nil, err
+			}
+			t[i] = ne
 		}
-		return t
+		return t, nil
 	}
-	return v
+	return v, nil
 }
