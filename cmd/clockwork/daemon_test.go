@@ -64,6 +64,12 @@ func startDaemonBin(t *testing.T, dir string, args ...string) *daemonProc {
 		killServicesIn(dir)
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", d.log())
+			logs, _ := filepath.Glob(filepath.Join(dir, ".clockwork", "logs", "*", "*"))
+			for _, l := range logs {
+				if b, err := os.ReadFile(l); err == nil {
+					t.Logf("%s:\n%s", l, b)
+				}
+			}
 			if evs, err := daemon.ReadEvents(daemon.EventsPath(dir)); err == nil {
 				for _, e := range evs {
 					t.Log(e.String())
@@ -275,6 +281,7 @@ func TestDaemonRecreatesContainer(t *testing.T) {
 	startDaemonBin(t, dir)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	waitHTTP(t, url, 60*time.Second)
+	waitRestored(t, dir, "service.web", 1)
 	id1, err := exec.Command("docker", "inspect", "-f", "{{.Id}}", name).Output()
 	must(t, err)
 	time.Sleep(300 * time.Millisecond)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -68,6 +69,7 @@ type DaemonPipeline struct {
 	// last applied it: a different one later is drift.
 	hashes map[string]string
 	live   *liveness.Watcher
+	signal func(resource string)
 }
 
 var _ daemon.Pipeline = (*DaemonPipeline)(nil)
@@ -90,12 +92,13 @@ func NewDaemonPipeline(o Options, do DaemonOptions) *DaemonPipeline {
 func (p *DaemonPipeline) Watch(ctx context.Context, signal func(resource string)) {
 	p.mu.Lock()
 	p.live = liveness.New(signal)
+	p.signal = signal
 	p.mu.Unlock()
 	go func() {
 		<-ctx.Done()
 		p.mu.Lock()
 		w := p.live
-		p.live = nil
+		p.live, p.signal = nil, nil
 		p.mu.Unlock()
 		w.Close()
 	}()
@@ -307,7 +310,7 @@ func (p *DaemonPipeline) run(ctx context.Context, sel func(contract.Step) bool) 
 		Environ:        o.Environ,
 		Secrets:        pl.Plan.Secrets,
 		Select:         sel,
-		Runner:         localRunner,
+		Runner:         runners(pl.Config),
 		Clockwork:      o.Clockwork,
 		OnStepStart:    o.OnStepStart,
 		OnStepDone:     o.OnStepDone,
@@ -347,6 +350,10 @@ func (p *DaemonPipeline) afterApply(ctx context.Context, targets []string) {
 		case "process":
 			if pid, ok := p.alivePID(name); ok {
 				p.watchPID(s.Resource, pid)
+			} else if sig := p.signalFunc(); sig != nil {
+				// It died between its health check and now: look again at
+				// once rather than at the next interval.
+				sig(s.Resource)
 			}
 		case "container":
 			if eng := p.engine(ctx); eng != nil {
@@ -360,13 +367,31 @@ func (p *DaemonPipeline) afterApply(ctx context.Context, targets []string) {
 	}
 }
 
+func (p *DaemonPipeline) signalFunc() func(string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.signal
+}
+
 func (p *DaemonPipeline) watchPID(resource string, pid int) {
 	p.mu.Lock()
 	w := p.live
 	p.mu.Unlock()
-	if w != nil {
-		_ = w.Watch(resource, pid)
+	if w == nil {
+		return
 	}
+	if err := w.Watch(resource, pid); err != nil {
+		p.logger().Warn("cannot watch service process", "resource", resource, "pid", pid, "err", err)
+		return
+	}
+	p.logger().Debug("watching service process", "resource", resource, "pid", pid)
+}
+
+func (p *DaemonPipeline) logger() *slog.Logger {
+	if p.o.Logger != nil {
+		return p.o.Logger
+	}
+	return slog.Default()
 }
 
 // Observe probes every resource of the last good plan: a process service's
@@ -626,8 +651,8 @@ func (p *DaemonPipeline) observeContainer(ctx context.Context, resource, name st
 	return "", true
 }
 
-// watchEngine turns the engine's die and oom events of managed containers
-// into signals, reconnecting with a pause after an error.
+// watchEngine turns the engine's die, oom, stop and remove events of the
+// plan's containers into signals, reconnecting with a pause after an error.
 func (p *DaemonPipeline) watchEngine(ctx context.Context, signal func(string)) {
 	for ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -645,10 +670,10 @@ func (p *DaemonPipeline) watchEngine(ctx context.Context, signal func(string)) {
 }
 
 func (p *DaemonPipeline) streamEvents(ctx context.Context, eng *container.Engine, signal func(string)) {
+	// Only the type is filtered by the engine: Podman's compatible API does
+	// not apply every event and label filter the same way as Docker.
 	f := client.Filters{}
 	f.Add("type", "container")
-	f.Add("event", "die", "oom")
-	f.Add("label", container.LabelManaged+"=true")
 	ev := eng.Client().Events(ctx, client.EventsListOptions{Filters: f})
 	for {
 		select {
@@ -657,6 +682,11 @@ func (p *DaemonPipeline) streamEvents(ctx context.Context, eng *container.Engine
 		case <-ev.Err:
 			return
 		case m := <-ev.Messages:
+			switch m.Action {
+			case "die", "oom", "stop", "kill", "destroy", "remove":
+			default:
+				continue
+			}
 			name := m.Actor.Attributes["name"]
 			p.mu.Lock()
 			res, ok := p.containers[name]
