@@ -93,6 +93,11 @@ type Options struct {
 	// --write ... --"). An error fails the step before it runs. nil: steps
 	// run unconfined.
 	Confine func(contract.Step) ([]string, error)
+	// ConfineThread, when set, returns the hook that confines a step in
+	// process (sandbox.Config.Thread): the runner calls it on the thread
+	// that starts the command, so no extra process runs per step. Steps
+	// get TMPDIR=TempDir. An error fails the step before it runs.
+	ConfineThread func(contract.Step) (func() error, error)
 	// TempDir holds the per-attempt CW_OUTPUT files. Default: the system
 	// temporary directory, or <StateDir>/tmp when Confine is set (a
 	// confined step may not write the system temporary directory).
@@ -149,7 +154,7 @@ func (o *Options) defaults() {
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
 	}
-	if o.TempDir == "" && o.Confine != nil {
+	if o.TempDir == "" && (o.Confine != nil || o.ConfineThread != nil) {
 		o.TempDir = filepath.Join(o.StateDir, "tmp")
 	}
 	if o.Runner == nil {
@@ -568,6 +573,14 @@ func (w *walk) runStep(i int) (r StepResult) {
 		}
 		cmd = append(append([]string(nil), prefix...), cmd...)
 	}
+	var confine func() error
+	if w.opts.ConfineThread != nil {
+		hook, err := w.opts.ConfineThread(s)
+		if err != nil {
+			return fail(err.Error())
+		}
+		confine = hook
+	}
 	rn, err := w.runner(s.Provider)
 	if err != nil {
 		return fail(err.Error())
@@ -575,6 +588,9 @@ func (w *walk) runStep(i int) (r StepResult) {
 	env, err := w.env(i, bs)
 	if err != nil {
 		return fail(err.Error())
+	}
+	if confine != nil {
+		env = append(env, "TMPDIR="+w.opts.TempDir)
 	}
 	timeout := w.opts.StepTimeout
 	switch {
@@ -617,7 +633,7 @@ func (w *walk) runStep(i int) (r StepResult) {
 			fmt.Fprintf(mw, "--- clockwork: attempt %d of %d\n", attempt+1, retries+1)
 		}
 		r.Attempts = attempt + 1
-		outputs, status, exit, msg := w.attempt(rn, cmd, env, timeout, mw)
+		outputs, status, exit, msg := w.attempt(rn, cmd, env, timeout, mw, confine)
 		r.Status, r.ExitCode, r.Err = status, exit, msg
 		if status == StatusOK {
 			r.Outputs = w.scrubOutputs(outputs)
@@ -644,7 +660,7 @@ const errInterrupted = "interrupted"
 const statusFatal = "fatal"
 
 // attempt runs the command once.
-func (w *walk) attempt(rn runner.Runner, cmd []string, env []string, timeout time.Duration, log io.Writer) (map[string]string, string, int, string) {
+func (w *walk) attempt(rn runner.Runner, cmd []string, env []string, timeout time.Duration, log io.Writer, confine func() error) (map[string]string, string, int, string) {
 	out, err := os.CreateTemp(w.opts.TempDir, "cw-output-*")
 	if err != nil {
 		return nil, statusFatal, 0, fmt.Sprintf("create output file: %v", err)
@@ -659,6 +675,7 @@ func (w *walk) attempt(rn runner.Runner, cmd []string, env []string, timeout tim
 		Stdout:  log,
 		Stderr:  log,
 		Timeout: timeout,
+		Confine: confine,
 	})
 	switch {
 	case w.ctx.Err() != nil:

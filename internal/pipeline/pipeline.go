@@ -276,7 +276,7 @@ func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult,
 		Secrets:        p.Plan.Secrets,
 		Select:         sel,
 		Runner:         runners(p.Config),
-		Confine:        o.confine(),
+		ConfineThread:  o.confine(),
 		Clockwork:      o.Clockwork,
 		OnStepStart:    o.OnStepStart,
 		OnStepDone:     o.OnStepDone,
@@ -436,7 +436,7 @@ func runners(cfg *ir.Config) func(string) (runner.Runner, error) {
 // may write only inside .clockwork/ and the paths its resource declares. Nil
 // with --no-confine, an unknown binary, or no Landlock (ConfineSummary says
 // which).
-func (o *Options) confine() func(contract.Step) ([]string, error) {
+func (o *Options) confine() func(contract.Step) (func() error, error) {
 	if o.NoConfine || o.Clockwork == "" {
 		return nil
 	}
@@ -444,7 +444,7 @@ func (o *Options) confine() func(contract.Step) ([]string, error) {
 		return nil
 	}
 	c := &sandbox.Config{Clockwork: o.Clockwork, Root: absDir(o.Dir), StateDir: absDir(o.StateDir())}
-	return c.Prefix
+	return c.Thread
 }
 
 // ConfineSummary says whether steps of a run with these options are

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -72,7 +73,7 @@ func (l *Local) Run(ctx context.Context, req Request) (Result, error) {
 	cmd.WaitDelay = grace
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := startCmd(cmd, req.Confine); err != nil {
 		return Result{}, fmt.Errorf("run %s: %w", req.Cmd[0], err)
 	}
 	waitErr := cmd.Wait()
@@ -147,4 +148,25 @@ func executable(p string) error {
 		return fmt.Errorf("%s is not executable", p)
 	}
 	return nil
+}
+
+// startCmd starts cmd. With a confine hook, it starts it from a goroutine
+// locked to a fresh OS thread: the hook restricts that thread, the forked
+// child inherits the restriction, and the thread is discarded when the
+// goroutine returns without unlocking (Go terminates such threads), so the
+// restriction never leaks into the rest of the process.
+func startCmd(cmd *exec.Cmd, confine func() error) error {
+	if confine == nil {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
+		if err := confine(); err != nil {
+			errc <- fmt.Errorf("confine: %w", err)
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
 }

@@ -31,6 +31,12 @@ type Request struct {
 	Stdout, Stderr io.Writer
 	// Timeout bounds the run (0: no timeout besides ctx).
 	Timeout time.Duration
+	// Confine, when set, runs on the OS thread that starts the command,
+	// just before it does, and may restrict that thread (Landlock): the
+	// command inherits the restriction. The thread is never reused: the
+	// runner starts the command from a goroutine locked to a thread of its
+	// own, which ends with it. An error fails the run before it starts.
+	Confine func() error
 }
 
 // Result is how a command ended.

@@ -116,3 +116,6 @@ func addPath(rulesetFD int, p string, handled uint64) error {
 	}
 	return nil
 }
+
+// confineThread restricts the calling (locked) OS thread.
+func confineThread(abi int, writable []string) error { return restrictThread(abi, writable) }

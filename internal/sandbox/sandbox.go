@@ -72,6 +72,31 @@ func (c *Config) Prefix(s contract.Step) ([]string, error) {
 	return append(argv, "--"), nil
 }
 
+// Thread returns a hook for runner.Request.Confine that restricts the
+// calling OS thread to s's writable paths (the step's command, started from
+// that thread, inherits it). It is the in-process form of Prefix: no
+// re-exec of the clockwork binary per step. Without Landlock the hook does
+// nothing, or fails when Require is set.
+func (c *Config) Thread(s contract.Step) (func() error, error) {
+	w, err := c.Writable(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.TempDir(), 0o700); err != nil {
+		return nil, err
+	}
+	abi, ok, reason := Status()
+	return func() error {
+		if !ok {
+			if c.Require {
+				return fmt.Errorf("Landlock unavailable (%s) and confinement is required", reason)
+			}
+			return nil
+		}
+		return confineThread(abi, w)
+	}, nil
+}
+
 // Writable returns the sorted paths s may write beneath: the base set
 // (StateDir, /dev, Extra) and what its kind and args declare (see the
 // package doc). A declared path that is only known at run time ("pathVar")

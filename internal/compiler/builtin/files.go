@@ -112,28 +112,35 @@ if [[ -f $path ]] && same_content; then
   exit 0
 fi
 
-# The new content goes to a temporary file next to the target, then is
-# renamed over it: readers see the old file or the new one, never half.
-# Parameter expansion, umask and noclobber keep this to one process (mv).
+# A new file is created in place (noclobber: only if it still does not
+# exist), so creating costs no extra process. An existing file is replaced
+# atomically: the new content goes to a temporary file next to it, then is
+# renamed over it, so readers see the old file or the new one, never half.
+# umask gives the new file its mode without a chmod.
 dir=${path%/*}
 dir=${dir:-/}
 [[ -d $dir ]] || mkdir -p -- "$dir"
-tmp="$dir/.${path##*/}.cw-$$-$RANDOM"
-trap 'rm -f -- "$tmp"' EXIT
 printf -v um '%o' $(( 0777 & ~8#$mode ))
 umask "$um"
 set -o noclobber
+target=$path
+if [[ -e $path || -L $path ]]; then
+  target="$dir/.${path##*/}.cw-$$-$RANDOM"
+  trap 'rm -f -- "$target"' EXIT
+fi
 if [[ -n $src ]]; then
-  cat -- "$src" >"$tmp"
+  cat -- "$src" >"$target"
 else
-  printf '%s' "$content" >"$tmp"
+  printf '%s' "$content" >"$target"
 fi
 set +o noclobber
 if (( 8#$mode & 07111 )); then
-  chmod -- "$mode" "$tmp"
+  chmod -- "$mode" "$target"
 fi
-mv -f -- "$tmp" "$path"
-trap - EXIT
+if [[ $target != "$path" ]]; then
+  mv -f -- "$target" "$path"
+  trap - EXIT
+fi
 echo "wrote $path (mode $mode)"
 `
 
