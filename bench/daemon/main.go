@@ -14,7 +14,9 @@
 // The real pipeline (intake -> assembly -> forge) will be slower per pass
 // than this one; the figures bound what the loop itself costs.
 //
-// Usage: go run ./bench/daemon [-kills 50] [-resources 100] [-idle 30s] [-interval 10s] [-json]
+// With -real it runs the daemon over the real pipeline instead (real.go).
+//
+// Usage: go run ./bench/daemon [-real] [-kills 50] [-resources 100] [-idle 30s] [-interval 10s] [-json]
 package main
 
 import (
@@ -50,7 +52,15 @@ func main() {
 	reset := flag.Duration("reset", 300*time.Millisecond, "healthy_reset (backoff forgotten after this long healthy)")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	verbose := flag.Bool("v", false, "log daemon events to stderr")
+	real := flag.Bool("real", false, "use the real pipeline (intake -> assembly -> forge -> executor) on an examples/web-like configuration")
 	flag.Parse()
+	if *real {
+		if err := runReal(*kills, *resources, *idle, *interval, *reset, *asJSON, *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "daemon-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*kills, *resources, *idle, *interval, *reset, *asJSON, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "daemon-bench:", err)
 		os.Exit(1)

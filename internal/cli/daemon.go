@@ -70,7 +70,7 @@ func (a *app) daemonCmd() *cobra.Command {
 			}
 			p := pipeline.NewDaemonPipeline(o, do)
 			defer p.Close()
-			d := daemon.New(daemon.Config{Dir: c.chdir, Interval: interval, Listen: listen, NoWatch: noWatch}, p, nil, logger)
+			d := daemon.New(daemon.Config{Dir: c.chdir, Interval: interval, Listen: listen, NoWatch: noWatch, Mask: p.Mask}, p, nil, logger)
 			ctx := cmd.Context()
 			p.Watch(ctx, d.Signal)
 			logger.Info("daemon starting", "dir", c.chdir, "interval", interval, "listen", listen)

@@ -70,6 +70,8 @@ type DaemonPipeline struct {
 	hashes map[string]string
 	live   *liveness.Watcher
 	signal func(resource string)
+	// secrets are the sensitive values of the last good plan, for Mask.
+	secrets []string
 }
 
 var _ daemon.Pipeline = (*DaemonPipeline)(nil)
@@ -124,9 +126,17 @@ func (p *DaemonPipeline) Plan(ctx context.Context) (*daemon.PlanResult, error) {
 		return res, &DiagError{Diags: diags, Files: pl.Files()}
 	}
 	p.good = pl
+	var secrets []string
+	for _, v := range pl.Plan.Secrets {
+		if len(v) >= 4 { // shorter values would mask ordinary words
+			secrets = append(secrets, v)
+		}
+	}
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	res.Fingerprint = pl.Plan.ActionList.Fingerprint
 	res.Resources = resourceInfos(p.o.Dir, pl)
 	p.mu.Lock()
+	p.secrets = secrets
 	for _, s := range pl.Plan.ActionList.Steps {
 		if s.Name == contract.StepEnsureService && argString(s.Args, "kind") == "container" {
 			p.containers[argString(s.Args, "name")] = s.Resource
@@ -134,6 +144,19 @@ func (p *DaemonPipeline) Plan(ctx context.Context) (*daemon.PlanResult, error) {
 	}
 	p.mu.Unlock()
 	return res, nil
+}
+
+// Mask replaces the sensitive values of the configuration with "***"; pass
+// it as daemon.Config.Mask so no event, log line or runbook shows one (a
+// service's log tail or an error message may quote a secret).
+func (p *DaemonPipeline) Mask(s string) string {
+	p.mu.Lock()
+	secrets := p.secrets
+	p.mu.Unlock()
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, "***")
+	}
+	return s
 }
 
 // diagStrings renders diagnostics as "file:line:col: summary: detail".

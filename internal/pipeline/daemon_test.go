@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,6 +39,24 @@ type runningDaemon struct {
 	p    *DaemonPipeline
 	dir  string
 	stop func()
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startDaemon runs the real daemon over the real pipeline in dir until the
@@ -46,8 +65,10 @@ func startDaemon(t *testing.T, dir string, pol policy.Policy, watch bool) *runni
 	t.Helper()
 	p := NewDaemonPipeline(Options{Dir: dir, Environ: os.Environ(), Parallelism: 4, StepTimeout: 30 * time.Second},
 		DaemonOptions{RetryBackoff: func(int) time.Duration { return 10 * time.Millisecond }})
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d := daemon.New(daemon.Config{Dir: dir, Interval: time.Hour, Jitter: -1, Policy: &pol, NoWatch: !watch, Debounce: 50 * time.Millisecond}, p, nil, logger)
+	rd := &runningDaemon{p: p, dir: dir, logs: &syncBuffer{}}
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, rd.logs), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d := daemon.New(daemon.Config{Dir: dir, Interval: time.Hour, Jitter: -1, Policy: &pol, NoWatch: !watch, Debounce: 50 * time.Millisecond, Mask: p.Mask}, p, nil, logger)
+	rd.d = d
 	ctx, cancel := context.WithCancel(context.Background())
 	p.Watch(ctx, d.Signal)
 	done := make(chan error, 1)
@@ -59,7 +80,7 @@ func startDaemon(t *testing.T, dir string, pol policy.Policy, watch bool) *runni
 		}
 		p.Close()
 	}
-	rd := &runningDaemon{d: d, p: p, dir: dir, stop: stop}
+	rd.stop = stop
 	t.Cleanup(func() {
 		if ctx.Err() == nil {
 			stop()
@@ -151,9 +172,19 @@ func writeFile(t *testing.T, path, content string) {
 func TestDaemonFailingStartBackoffPatchesRunbook(t *testing.T) {
 	dir := t.TempDir()
 	name := fmt.Sprintf("cw-daemon-bad-%d", os.Getpid())
-	writeFile(t, filepath.Join(dir, "main.cw"), `resource "service" "bad" {
+	writeFile(t, filepath.Join(dir, "main.cw"), `variable "token" {
+  type      = string
+  default   = "s3cr3t-t0ken-value"
+  sensitive = true
+}
+
+resource "service" "bad" {
   name    = "`+name+`"
-  command = ["sh", "-c", "echo failing on purpose; exit 3"]
+  command = ["sh", "-c", "echo failing on purpose with $TOKEN; exit 3"]
+
+  environment = {
+    TOKEN = var.token
+  }
 }
 `)
 	pol := fastPolicy()
@@ -204,10 +235,19 @@ func TestDaemonFailingStartBackoffPatchesRunbook(t *testing.T) {
 		t.Fatalf("runbooks %v, want 1", rbs)
 	}
 	rb, _ := os.ReadFile(rbs[0])
-	for _, want := range []string{"service.bad", "failing on purpose", "retries 3 -> 6"} {
+	for _, want := range []string{"service.bad", "failing on purpose with ***", "retries 3 -> 6"} {
 		if !strings.Contains(string(rb), want) {
 			t.Errorf("runbook lacks %q:\n%s", want, rb)
 		}
+	}
+	// The secret the service printed reaches no event, runbook or log line.
+	for _, f := range append(rbs, daemon.EventsPath(dir)) {
+		if b, _ := os.ReadFile(f); strings.Contains(string(b), "s3cr3t-t0ken-value") {
+			t.Errorf("%s shows the secret", f)
+		}
+	}
+	if strings.Contains(rd.logs.String(), "s3cr3t-t0ken-value") {
+		t.Error("the daemon's log shows the secret")
 	}
 	// The patched bundle is on disk and validates like any bundle.
 	p, _, err := Plan(context.Background(), Options{Dir: dir}, false)
