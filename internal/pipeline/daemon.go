@@ -426,14 +426,27 @@ func (p *DaemonPipeline) Observe(ctx context.Context) ([]daemon.Observation, err
 	if p.good == nil {
 		return nil, nil
 	}
+	// A resource not in state yet was never created: the daemon applies it
+	// as a change, not as drift. (The plan's own create/noop is not used: it
+	// may be the last good plan, made against an older state.)
+	st, err := state.Open(p.o.StateDir()).Load()
+	if err != nil {
+		return nil, err
+	}
+	inState := map[string]bool{}
+	if st != nil {
+		for _, r := range st.Resources {
+			inState[r.Address] = true
+		}
+	}
 	var out []daemon.Observation
 	done := map[string]bool{}
 	for _, s := range p.good.Plan.ActionList.Steps {
+		if !inState[s.Resource] {
+			done[s.Resource] = true
+		}
 		if done[s.Resource] || s.Change == contract.ChangeDelete {
 			continue
-		}
-		if ri, ok := p.good.Plan.Resources[s.Resource]; ok && ri.Change == contract.ChangeCreate {
-			continue // not created yet: the daemon applies it as a change, not as drift
 		}
 		if detail, ok := p.observeStep(ctx, s); !ok {
 			done[s.Resource] = true
@@ -446,7 +459,7 @@ func (p *DaemonPipeline) Observe(ctx context.Context) ([]daemon.Observation, err
 	}
 	seen := map[string]bool{}
 	for _, s := range p.good.Plan.ActionList.Steps {
-		if s.Change == contract.ChangeDelete || s.Change == contract.ChangeCreate || seen[s.Resource] || done[s.Resource] {
+		if s.Change == contract.ChangeDelete || seen[s.Resource] || done[s.Resource] {
 			continue
 		}
 		seen[s.Resource] = true

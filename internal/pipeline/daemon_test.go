@@ -493,3 +493,72 @@ func TestDaemonApplyBusy(t *testing.T) {
 		t.Errorf("Apply after the manual apply: %v", err)
 	}
 }
+
+// A .cw edit with errors: the daemon reports the diagnostics (file:line:col)
+// and keeps restoring the last good configuration: a killed service comes
+// back from the bundle built for it.
+func TestDaemonConfigErrorKeepsLastGood(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	name := fmt.Sprintf("cw-daemon-lastgood-%d", os.Getpid())
+	writeFile(t, filepath.Join(dir, "site", "health"), "ok\n")
+	writeFile(t, filepath.Join(dir, "main.cw"), fmt.Sprintf(`resource "service" "web" {
+  name    = "%s"
+  command = ["python3", "-m", "http.server", "%d", "--bind", "127.0.0.1", "--directory", "site"]
+
+  health_check {
+    path     = "/health"
+    port     = %d
+    interval = "1s"
+    retries  = 20
+  }
+}
+`, name, port, port))
+	rd := startDaemon(t, dir, fastPolicy(), true)
+	url := fmt.Sprintf("http://127.0.0.1:%d/health", port)
+	restored := func(n int) func([]daemon.Event) bool {
+		return func(evs []daemon.Event) bool {
+			return count(evs, func(e daemon.Event) bool {
+				return e.Kind == daemon.EventReconcile && e.Resource == "service.web" && e.Result == "ok"
+			}) >= n
+		}
+	}
+	waitEvents(t, dir, 20*time.Second, "the first apply", restored(1))
+
+	// Break the configuration; the file watch runs a pass that reports it.
+	writeFile(t, filepath.Join(dir, "broken.cw"), "resource \"file\" \"x\" {\n  path = \n}\n")
+	waitEvents(t, dir, 10*time.Second, "the diagnostics", func(evs []daemon.Event) bool {
+		return count(evs, func(e daemon.Event) bool {
+			return e.Kind == daemon.EventDiagnostics && strings.Contains(e.Seen, "broken.cw:2:")
+		}) > 0
+	})
+	if st := rd.d.Status(); len(st.Diagnostics) == 0 {
+		t.Error("status shows no diagnostics while the configuration has errors")
+	}
+	pid := readPIDFile(t, filepath.Join(dir, ".clockwork", "services", name+".pid"))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, dir, 20*time.Second, "the restore under a broken configuration", restored(2))
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("service not restored: %v", err)
+	}
+	resp.Body.Close()
+	if got := readPIDFile(t, filepath.Join(dir, ".clockwork", "services", name+".pid")); got == pid {
+		t.Errorf("pid file still names the killed process %d", pid)
+	}
+}
+
+func readPIDFile(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
