@@ -407,3 +407,80 @@ func TestDaemonAndApplyNeverOverlap(t *testing.T) {
 	must(t, lock.Unlock())
 	waitHTTP(t, url, 15*time.Second)
 }
+
+// A port taken by another process: the daemon proposes a .cw patch and
+// applies nothing until `clockwork approve ID`; then the service runs on
+// the new port and the comment in the edited .cw is still there.
+func TestDaemonPortProposalApprovedByCLI(t *testing.T) {
+	dir := t.TempDir()
+	fastPolicyHCL(t, dir)
+	squat, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer squat.Close()
+	port := squat.Addr().(*net.TCPAddr).Port
+	must(t, os.MkdirAll(filepath.Join(dir, "site"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "site", "health"), []byte("ok\n"), 0o644))
+	cw := fmt.Sprintf(`variable "port" {
+  type    = number
+  default = %d # chosen by ops: keep this comment
+}
+
+resource "service" "web" {
+  name    = "cw-daemon-cliport-%d"
+  command = ["python3", "-m", "http.server", tostring(var.port), "--bind", "127.0.0.1", "--directory", "site"]
+  ports   = [{ external = var.port, internal = var.port }]
+
+  health_check {
+    path     = "/health"
+    port     = var.port
+    interval = "1s"
+    retries  = 3
+  }
+}
+`, port, os.Getpid())
+	must(t, os.WriteFile(filepath.Join(dir, "main.cw"), []byte(cw), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "clockwork.hcl"), []byte("daemon {\n  backoff_base = \"50ms\"\n  backoff_cap = \"200ms\"\n  reconcile_attempts = 1\n}\n"), 0o644))
+	bin := clockworkBinary(t)
+	startDaemonBin(t, dir)
+
+	var id string
+	for deadline := time.Now().Add(30 * time.Second); id == ""; {
+		out, err := exec.Command(bin, "proposals", "--chdir", dir, "--json").Output()
+		must(t, err)
+		var ps []daemon.Proposal
+		must(t, json.Unmarshal(out, &ps))
+		if len(ps) > 0 {
+			id = ps[0].ID
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no proposal within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got, _ := os.ReadFile(filepath.Join(dir, "main.cw")); string(got) != cw {
+		t.Fatalf("main.cw changed before approval:\n%s", got)
+	}
+	out, err := exec.Command(bin, "approve", id, "--chdir", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("clockwork approve: %v\n%s", err, out)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "main.cw"))
+	if !strings.Contains(string(got), "# chosen by ops: keep this comment") {
+		t.Errorf("the comment did not survive:\n%s", got)
+	}
+	newPort := 0
+	for _, line := range strings.Split(string(got), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "default" {
+			newPort, _ = strconv.Atoi(f[2])
+		}
+	}
+	if newPort == 0 || newPort == port {
+		t.Fatalf("port not moved in main.cw:\n%s", got)
+	}
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", newPort), 20*time.Second)
+	if out, err := exec.Command(bin, "approve", id, "--chdir", dir).CombinedOutput(); err == nil {
+		t.Errorf("approving twice succeeded:\n%s", out)
+	}
+}
