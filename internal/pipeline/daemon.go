@@ -275,87 +275,12 @@ func (p *DaemonPipeline) Apply(ctx context.Context, targets []string) (*daemon.A
 	return out, nil
 }
 
-// run is Apply's half of the package's run: the state lock, plan, build
-// (or, while the .cw has errors, the last good bundle on disk), execute
-// with sel, record state and outputs.
+// run is the package's one run path with the daemon's settings: its lock
+// operation, the last good plan while the .cw has errors, its backoff.
 func (p *DaemonPipeline) run(ctx context.Context, sel func(contract.Step) bool) (*ApplyResult, error) {
 	o := p.o
-	store := state.Open(o.StateDir())
-	if err := os.MkdirAll(o.StateDir(), 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", o.StateDir(), err)
-	}
-	lock, err := store.Lock(ctx, "daemon")
-	if err != nil {
-		return nil, err
-	}
-	defer lock.Unlock()
-
-	st, err := store.Load()
-	if err != nil {
-		return nil, err
-	}
-	pl, diags, err := planWith(ctx, o, st, false)
-	if err != nil {
-		return nil, err
-	}
-	configOK := !diags.HasErrors()
-	var br *BuildResult
-	if configOK {
-		if br, err = buildPlanned(ctx, o, pl); err != nil {
-			return &ApplyResult{BuildResult: br}, err
-		}
-	} else {
-		if p.good == nil {
-			return &ApplyResult{BuildResult: &BuildResult{Planned: pl}}, &DiagError{Diags: diags, Files: pl.Files()}
-		}
-		pl = p.good
-		b, err := forge.LoadBuilt(o.BuildDir(), pl.Plan.ActionList, o.policy())
-		if err != nil {
-			return nil, fmt.Errorf("last good bundle: %w", err)
-		}
-		br = &BuildResult{Planned: pl, Build: &forge.BuildResult{Bundle: b, Reused: true}}
-	}
-	if st == nil {
-		st = state.New()
-	}
-	runID := newRunID()
-	logDir := filepath.Join(o.StateDir(), "logs", runID)
-	sess := store.Begin(st)
-	rep, execErr := executor.Execute(ctx, pl.Plan.ActionList, br.Build.Bundle, sess, executor.Options{
-		Root:           absDir(o.Dir),
-		BuildDir:       absDir(o.BuildDir()),
-		StateDir:       absDir(o.StateDir()),
-		LogDir:         absDir(logDir),
-		RunID:          runID,
-		Parallelism:    o.Parallelism,
-		StepTimeout:    o.StepTimeout,
-		PassEnv:        passEnv(o.PassEnv),
-		Environ:        o.Environ,
-		Secrets:        pl.Plan.Secrets,
-		Select:         sel,
-		Runner:         runners(pl.Config),
-		Clockwork:      o.Clockwork,
-		OnStepStart:    o.OnStepStart,
-		OnStepDone:     o.OnStepDone,
-		Backoff:        p.do.RetryBackoff,
-		DeleteSteps:    pl.Plan.DeleteSteps,
-		DependsOn:      dependsOn(pl.Config),
-		PreventDestroy: preventDestroy(pl.Plan),
-	})
-	closeErr := sess.Close()
-	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir}
-	if execErr != nil {
-		return ar, errors.Join(execErr, closeErr)
-	}
-	if closeErr != nil {
-		return ar, closeErr
-	}
-	if configOK {
-		if err := ar.recordOutputs(ctx, o, store, false); err != nil {
-			return ar, err
-		}
-	}
-	return ar, nil
+	o.Select = sel
+	return run(ctx, o, runSpec{op: "daemon", lastGood: p.good, backoff: p.do.RetryBackoff})
 }
 
 // afterApply watches the new PIDs of the target process services and takes

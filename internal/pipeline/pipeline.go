@@ -213,26 +213,39 @@ func VerifySelect(s contract.Step) bool { return contract.IsVerify(s.Name) }
 
 // Apply plans, builds if needed, executes and records state.
 func Apply(ctx context.Context, o Options) (*ApplyResult, error) {
-	return run(ctx, o, "apply", false)
+	return run(ctx, o, runSpec{op: "apply"})
 }
 
 // Destroy plans deletes for everything in state and runs them.
 func Destroy(ctx context.Context, o Options) (*ApplyResult, error) {
-	return run(ctx, o, "destroy", true)
+	return run(ctx, o, runSpec{op: "destroy", destroy: true})
 }
 
 // Verify runs only the verify steps of the current configuration.
 func Verify(ctx context.Context, o Options) (*ApplyResult, error) {
 	o.Select = VerifySelect
-	return run(ctx, o, "verify", false)
+	return run(ctx, o, runSpec{op: "verify"})
 }
 
-func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult, error) {
+// runSpec says what one locked run does.
+type runSpec struct {
+	op      string // recorded in the lock; "verify" records no outputs
+	destroy bool
+	// lastGood, when set, is the plan run while the .cw has errors: its
+	// bundle as it is on disk (the daemon keeps its last good config).
+	lastGood *Planned
+	// backoff overrides the executor's retry backoff (tests of the daemon).
+	backoff func(int) time.Duration
+}
+
+// run is the one path every operation takes: the state lock, plan, build
+// (or the last good bundle), execute, record state and outputs.
+func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	store := state.Open(o.StateDir())
 	if err := os.MkdirAll(o.StateDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.StateDir(), err)
 	}
-	lock, err := store.Lock(ctx, op)
+	lock, err := store.Lock(ctx, spec.op)
 	if err != nil {
 		return nil, err
 	}
@@ -242,16 +255,26 @@ func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult,
 	if err != nil {
 		return nil, err
 	}
-	p, diags, err := planWith(ctx, o, st, destroy)
+	p, diags, err := planWith(ctx, o, st, spec.destroy)
 	if err != nil {
 		return nil, err
 	}
-	if diags.HasErrors() {
+	configOK := !diags.HasErrors()
+	var br *BuildResult
+	switch {
+	case configOK:
+		if br, err = buildPlanned(ctx, o, p); err != nil {
+			return &ApplyResult{BuildResult: br}, err
+		}
+	case spec.lastGood != nil:
+		p = spec.lastGood
+		b, err := forge.LoadBuilt(o.BuildDir(), p.Plan.ActionList, o.policy())
+		if err != nil {
+			return nil, fmt.Errorf("last good bundle: %w", err)
+		}
+		br = &BuildResult{Planned: p, Build: &forge.BuildResult{Bundle: b, Reused: true}}
+	default:
 		return &ApplyResult{BuildResult: &BuildResult{Planned: p}}, &DiagError{Diags: diags, Files: p.Files()}
-	}
-	br, err := buildPlanned(ctx, o, p)
-	if err != nil {
-		return &ApplyResult{BuildResult: br}, err
 	}
 	if st == nil {
 		st = state.New()
@@ -280,6 +303,7 @@ func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult,
 		Clockwork:      o.Clockwork,
 		OnStepStart:    o.OnStepStart,
 		OnStepDone:     o.OnStepDone,
+		Backoff:        spec.backoff,
 		DeleteSteps:    p.Plan.DeleteSteps,
 		DependsOn:      dependsOn(p.Config),
 		PreventDestroy: preventDestroy(p.Plan),
@@ -299,6 +323,7 @@ func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult,
 		})
 	}
 	closeErr := sess.Close()
+	pruneLogs(filepath.Join(o.StateDir(), "logs"), keepLogRuns)
 	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir}
 	if execErr != nil {
 		return ar, errors.Join(execErr, closeErr)
@@ -306,12 +331,38 @@ func run(ctx context.Context, o Options, op string, destroy bool) (*ApplyResult,
 	if closeErr != nil {
 		return ar, closeErr
 	}
-	if op != "verify" {
-		if err := ar.recordOutputs(ctx, o, store, destroy); err != nil {
+	if spec.op != "verify" && configOK {
+		if err := ar.recordOutputs(ctx, o, store, spec.destroy); err != nil {
 			return ar, err
 		}
 	}
 	return ar, nil
+}
+
+// keepLogRuns is how many runs' logs .clockwork/logs keeps (the daemon
+// starts a run on every reconcile).
+const keepLogRuns = 50
+
+// pruneLogs removes all but the newest keep run directories. Run ids are
+// UTC timestamps, so lexical order is age order.
+func pruneLogs(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	var runs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			runs = append(runs, e.Name())
+		}
+	}
+	if len(runs) <= keep {
+		return
+	}
+	slices.Sort(runs)
+	for _, r := range runs[:len(runs)-keep] {
+		_ = os.RemoveAll(filepath.Join(dir, r))
+	}
 }
 
 // recordOutputs evaluates output blocks with the outputs steps published and
