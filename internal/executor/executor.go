@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clockwork-iac/clockwork/internal/contract"
@@ -214,6 +216,11 @@ type walk struct {
 	sess    *state.Session
 	opts    Options
 	secrets []string // secret values, for masking
+	// outDir is a private (0700) directory of this run where each attempt's
+	// CW_OUTPUT file is created by the step itself, if it has outputs: no
+	// file is created for the many steps that publish nothing.
+	outDir string
+	outSeq atomic.Int64
 
 	runnersMu sync.Mutex
 	runners   map[string]runner.Runner // guarded by runnersMu
@@ -242,8 +249,13 @@ func Execute(ctx context.Context, al *contract.ActionList, b *contract.Bundle, s
 			return nil, fmt.Errorf("execute: %w", err)
 		}
 	}
+	outDir, err := os.MkdirTemp(opts.TempDir, "cw-outputs-")
+	if err != nil {
+		return nil, fmt.Errorf("execute: %w", err)
+	}
+	defer os.RemoveAll(outDir)
 	w := &walk{
-		ctx: ctx, al: al, sess: sess, opts: opts, fp: b.Fingerprint,
+		ctx: ctx, al: al, sess: sess, opts: opts, fp: b.Fingerprint, outDir: outDir,
 		bundle:  map[string]*contract.BundleStep{},
 		runners: map[string]runner.Runner{},
 		nodes:   make([]node, len(al.Steps)),
@@ -661,13 +673,8 @@ const statusFatal = "fatal"
 
 // attempt runs the command once.
 func (w *walk) attempt(rn runner.Runner, cmd []string, env []string, timeout time.Duration, log io.Writer, confine func() error) (map[string]string, string, int, string) {
-	out, err := os.CreateTemp(w.opts.TempDir, "cw-output-*")
-	if err != nil {
-		return nil, statusFatal, 0, fmt.Sprintf("create output file: %v", err)
-	}
-	outPath := out.Name()
+	outPath := filepath.Join(w.outDir, strconv.FormatInt(w.outSeq.Add(1), 10))
 	defer os.Remove(outPath)
-	defer out.Close()
 	res, err := rn.Run(w.ctx, runner.Request{
 		Cmd:     cmd,
 		Dir:     w.opts.BuildDir,
@@ -687,7 +694,14 @@ func (w *walk) attempt(rn runner.Runner, cmd []string, env []string, timeout tim
 	case res.ExitCode != 0:
 		return nil, StatusFailed, res.ExitCode, fmt.Sprintf("exit status %d", res.ExitCode)
 	}
-	// The step wrote through its own descriptor; ours still reads from 0.
+	out, err := os.Open(outPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, StatusOK, 0, "" // the step published nothing
+	}
+	if err != nil {
+		return nil, statusFatal, 0, fmt.Sprintf("read outputs: %v", err)
+	}
+	defer out.Close()
 	outputs, err := ParseOutputs(out)
 	if err != nil {
 		return nil, statusFatal, 0, maskString(err.Error(), w.secrets)

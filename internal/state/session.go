@@ -106,7 +106,7 @@ func (sess *Session) flusher() {
 		// Wait at least as long as the write took, so writing never takes
 		// more than half the time however large the state grows.
 		select {
-		case <-time.After(max(SessionInterval, time.Since(start))):
+		case <-time.After(max(SessionInterval, 4*time.Since(start))):
 		case <-sess.stop:
 			sess.flush(true)
 			return
