@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/clockwork-iac/clockwork/internal/contract"
@@ -221,6 +222,9 @@ type walk struct {
 	// file is created for the many steps that publish nothing.
 	outDir string
 	outSeq atomic.Int64
+	// arts are the bundle's artifacts by purpose, as validated; each step's
+	// are compared with the files on disk right before it runs.
+	arts map[string][]*contract.Artifact
 
 	runnersMu sync.Mutex
 	runners   map[string]runner.Runner // guarded by runnersMu
@@ -264,6 +268,11 @@ func Execute(ctx context.Context, al *contract.ActionList, b *contract.Bundle, s
 	}
 	for i := range b.Steps {
 		w.bundle[b.Steps[i].Purpose] = &b.Steps[i]
+	}
+	w.arts = map[string][]*contract.Artifact{}
+	for i := range b.Artifacts {
+		a := &b.Artifacts[i]
+		w.arts[a.Purpose] = append(w.arts[a.Purpose], a)
 	}
 	for _, k := range sortedKeys(b.Vars) {
 		w.vars = append(w.vars, k+"="+stringify(b.Vars[k]))
@@ -576,6 +585,9 @@ func (w *walk) runStep(i int) (r StepResult) {
 	bs := w.bundle[s.ID]
 	if bs == nil || len(bs.Run.Cmd) == 0 {
 		return fail("the bundle has no command for this step")
+	}
+	if err := w.checkArtifacts(s.ID); err != nil {
+		return fail(err.Error())
 	}
 	cmd := bs.Run.Cmd
 	if w.opts.Confine != nil {
@@ -986,3 +998,26 @@ func SelectApply(s contract.Step) bool {
 
 // SelectVerify is the selection of `clockwork verify`: verify steps only.
 func SelectVerify(s contract.Step) bool { return contract.IsVerify(s.Name) }
+
+// checkArtifacts compares the step's artifacts on disk with the validated
+// bundle, right before the step runs: an earlier step whose writable paths
+// include the build directory (a command working in the configuration
+// directory) must not be able to change what a later step runs.
+func (w *walk) checkArtifacts(id string) error {
+	for _, a := range w.arts[id] {
+		p := filepath.Join(w.opts.BuildDir, filepath.FromSlash(a.Path))
+		f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			return fmt.Errorf("artifact %s: %w (it changed after validation; run clockwork build)", a.Path, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(f, int64(len(a.Content))+1))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("artifact %s: %w", a.Path, err)
+		}
+		if string(b) != a.Content {
+			return fmt.Errorf("artifact %s changed on disk after the bundle was validated; refusing to run it (run clockwork build to validate it again)", a.Path)
+		}
+	}
+	return nil
+}

@@ -409,6 +409,15 @@ func checkRun(vs *violations, purpose string, r *contract.Run, p Policy, arts ma
 		checkRuntimeArgs(vs, purpose, cmd0, r.Cmd[1:], arts)
 		return
 	}
+	if !strings.Contains(cmd0, "/") && artifactRef(cmd0, arts) != nil {
+		// A bare name is looked up on PATH by the runner, so it can only
+		// name an allowlisted runtime; an artifact is referenced with a
+		// slash ("./x.sh", "scripts/x.sh"), or a same-named program on PATH
+		// would run instead of it.
+		vs.add(RuleRuntime, "", purpose, "run.cmd[0] %q names an artifact without a path, so a program of that name on PATH would run instead; write ./%s",
+			cmd0, cmd0)
+		return
+	}
 	if info := artifactRef(cmd0, arts); info != nil {
 		switch {
 		case !info.executable:

@@ -82,8 +82,12 @@ func (c *Config) Thread(s contract.Step) (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.TempDir(), 0o700); err != nil {
-		return nil, err
+	// The base directories must exist for their rules to apply (a rule for
+	// a missing path is skipped, and a confined step could not create it).
+	for _, d := range []string{c.TempDir(), filepath.Join(c.StateDir, "services"), filepath.Join(c.StateDir, "logs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	abi, ok, reason := Status()
 	return func() error {
@@ -97,12 +101,29 @@ func (c *Config) Thread(s contract.Step) (func() error, error) {
 	}, nil
 }
 
+// devWritable are the device files and directories every step may write.
+var devWritable = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/pts"}
+
 // Writable returns the sorted paths s may write beneath: the base set
-// (StateDir, /dev, Extra) and what its kind and args declare (see the
+// (StateDir's tmp, services and logs, a few /dev entries, Extra) and what its kind and args declare (see the
 // package doc). A declared path that is only known at run time ("pathVar")
 // adds nothing.
 func (c *Config) Writable(s contract.Step) ([]string, error) {
-	set := map[string]bool{filepath.Clean(c.StateDir): true, "/dev": true}
+	// Of .clockwork/ a step may write only its temporary files (TMPDIR and
+	// CW_OUTPUT live in tmp/), process services' pid and log files
+	// (services/) and the run's logs (logs/: a script that opens
+	// /dev/stderr reopens its log file). build/, state*, proposals/ and
+	// runbooks/ stay read-only, so no step can rewrite a script that was
+	// validated for a later step, or state. Of /dev, only the usual
+	// character devices and terminals.
+	set := map[string]bool{
+		c.TempDir():                           true,
+		filepath.Join(c.StateDir, "services"): true,
+		filepath.Join(c.StateDir, "logs"):     true,
+	}
+	for _, d := range devWritable {
+		set[d] = true
+	}
 	for _, p := range c.Extra {
 		set[filepath.Clean(p)] = true
 	}

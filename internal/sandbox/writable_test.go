@@ -21,7 +21,7 @@ func TestWritable(t *testing.T) {
 		}
 	}
 	c := &Config{Clockwork: "/bin/clockwork", Root: root, StateDir: state, Extra: []string{"/var/cache/x"}}
-	baseSet := []string{"/dev", "/var/cache/x", state}
+	baseSet := append([]string{"/var/cache/x", filepath.Join(state, "tmp"), filepath.Join(state, "services"), filepath.Join(state, "logs")}, devWritable...)
 	with := func(p ...string) []string { return append(append([]string(nil), baseSet...), p...) }
 
 	tests := []struct {
@@ -82,8 +82,12 @@ func TestPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"/bin/clockwork", "step", "sandbox", "--tmpdir", filepath.Join(root, ".clockwork", "tmp"), "--require",
-		"--write", "/dev", "--write", filepath.Join(root, ".clockwork"), "--"}
+	want := []string{"/bin/clockwork", "step", "sandbox", "--tmpdir", filepath.Join(root, ".clockwork", "tmp"), "--require"}
+	for _, w := range []string{"/dev/full", "/dev/null", "/dev/pts", "/dev/random", "/dev/tty", "/dev/urandom", "/dev/zero",
+		filepath.Join(root, ".clockwork", "logs"), filepath.Join(root, ".clockwork", "services"), filepath.Join(root, ".clockwork", "tmp")} {
+		want = append(want, "--write", w)
+	}
+	want = append(want, "--")
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("Prefix (-want +got):\n%s", d)
 	}
