@@ -20,7 +20,7 @@
 // Writable set of a step (Config.Writable), paths relative to CW_ROOT when
 // relative:
 //
-//	every step          CW_STATE_DIR (.clockwork: build, logs, tmp), /dev, Config.Extra
+//	every step          .clockwork/{tmp,services,logs}, /dev/{null,zero,full,random,urandom,tty,pts}, Config.Extra
 //	                    (TMPDIR is CW_STATE_DIR/tmp)
 //	ensure_file         the parent directory of path
 //	remove_file         the parent directory of path
