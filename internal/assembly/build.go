@@ -529,8 +529,15 @@ func (b *builder) planDeletes(addrs []string, destroy bool) hcl.Diagnostics {
 		rs := b.state[a]
 		prevent := rs.PreventDestroy
 		r := b.resource(a)
+		if r == nil {
+			// An instance that count or for_each no longer produces: its
+			// block, still in the configuration, decides.
+			r = b.sameBlock(a)
+		}
 		if r != nil {
-			prevent = prevent || r.Lifecycle.PreventDestroy
+			// The configuration, when it still declares the resource, wins
+			// over what state recorded: prevent_destroy = false lifts it.
+			prevent = r.Lifecycle.PreventDestroy
 		}
 		if prevent {
 			d := &hcl.Diagnostic{
@@ -620,6 +627,22 @@ func (b *builder) planDeletes(addrs []string, destroy bool) hcl.Diagnostics {
 }
 
 // resource returns the configuration's resource at addr, or nil.
+// sameBlock returns a resource instance of the same block as the instance
+// address addr (`file.f[3]` -> any `file.f[...]`), or nil.
+func (b *builder) sameBlock(addr string) *ir.Resource {
+	i := strings.LastIndexByte(addr, '[')
+	if i < 0 || !strings.HasSuffix(addr, "]") {
+		return nil
+	}
+	base := addr[:i]
+	for _, r := range b.cfg.Resources {
+		if strings.HasPrefix(r.Addr, base+"[") || r.Addr == base {
+			return r
+		}
+	}
+	return nil
+}
+
 func (b *builder) resource(addr string) *ir.Resource {
 	if i, ok := b.g.index[addr]; ok {
 		return b.g.res[i]

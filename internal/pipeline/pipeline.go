@@ -308,6 +308,19 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 		DependsOn:      dependsOn(p.Config),
 		PreventDestroy: preventDestroy(p.Plan),
 	})
+	// prevent_destroy is not part of a resource's config hash, so changing
+	// only it plans no step: record it for every resource still declared.
+	if configOK && !spec.destroy {
+		pd := preventDestroy(p.Plan)
+		decl := declared(p.Config)
+		sess.Update(func(st *contract.State) {
+			for i := range st.Resources {
+				if v, ok := pd[st.Resources[i].Address]; ok && decl[st.Resources[i].Address] {
+					st.Resources[i].PreventDestroy = v
+				}
+			}
+		})
+	}
 	if len(p.Plan.Forget) > 0 && execErr == nil {
 		// Removed resources without a delete step (checks, tasks, commands
 		// without on_destroy) leave state without running anything.
@@ -407,12 +420,24 @@ func dependsOn(cfg *ir.Config) map[string][]string {
 	return out
 }
 
+// preventDestroy is lifecycle.prevent_destroy of every planned resource,
+// false included, so lifting it is recorded too.
 func preventDestroy(p *assembly.Plan) map[string]bool {
 	out := map[string]bool{}
 	for addr, r := range p.Resources {
-		if r.PreventDestroy {
-			out[addr] = true
-		}
+		out[addr] = r.PreventDestroy
+	}
+	return out
+}
+
+// declared is the set of resource addresses the configuration declares.
+func declared(cfg *ir.Config) map[string]bool {
+	out := map[string]bool{}
+	if cfg == nil {
+		return out
+	}
+	for _, r := range cfg.Resources {
+		out[r.Addr] = true
 	}
 	return out
 }
