@@ -35,6 +35,12 @@ type Options struct {
 	// the path during apply; images are rebuilt when a dependency changes
 	// instead). A path that cannot be hashed is left out with a warning.
 	ContentHash func(path string) (string, error)
+	// SecretDigest, when set, turns a secret value into a keyed digest that
+	// the config hash covers, so changing only a sensitive value plans an
+	// update. The digest never appears in the ActionList; the key stays with
+	// the caller (pipeline: .clockwork/secret-digest.key), so state alone
+	// does not let anyone test guesses of the secret.
+	SecretDigest func(value string) string
 }
 
 // Plan is the result of Build.
@@ -102,6 +108,7 @@ func Build(cfg *ir.Config, st *contract.State, opts Options) (*Plan, hcl.Diagnos
 		sort.Strings(stateAddrs)
 	}
 	b.contentHash = opts.ContentHash
+	b.secretDigest = opts.SecretDigest
 	diags = append(diags, b.checkTargets(opts.Targets, stateAddrs)...)
 
 	if opts.Destroy {
@@ -148,8 +155,9 @@ type builder struct {
 	// lastSteps maps a resource address to the step ids a dependent's first
 	// step must wait for: its last step, or (if it has none) its own
 	// dependencies' last steps.
-	lastSteps   map[string][]string
-	contentHash func(string) (string, error)
+	lastSteps    map[string][]string
+	contentHash  func(string) (string, error)
+	secretDigest func(string) string
 }
 
 // targeted reports whether addr is named by one of targets (all when none).
@@ -247,7 +255,7 @@ func (b *builder) planConfig(sel []bool) hcl.Diagnostics {
 		if len(deps) == 0 && b.contentHash != nil {
 			diags = append(diags, b.hashContent(r, p)...)
 		}
-		hash := configHash(r, p)
+		hash := configHash(r, p, b.digests(c.secrets))
 		rs := b.state[r.Addr]
 		change := diffState(rs, hash)
 		// An image is built from files its dependencies produce: rebuild it
@@ -417,6 +425,8 @@ type hashDoc struct {
 	Provider string     `json:"provider"`
 	Steps    []hashStep `json:"steps"`
 	Ignored  []string   `json:"ignored,omitempty"`
+	// Secrets are keyed digests of the secret values, by env name.
+	Secrets map[string]string `json:"secrets,omitempty"`
 }
 
 type hashStep struct {
@@ -427,8 +437,8 @@ type hashStep struct {
 // configHash is "sha256:<hex>" of the canonical JSON of the resource's type,
 // provider and step args. Attributes in lifecycle.ignore_changes are left
 // out (["all"]: every attribute), so changing only them plans a noop.
-func configHash(r *ir.Resource, p planned) string {
-	doc := hashDoc{Type: r.Type, Provider: r.Provider}
+func configHash(r *ir.Resource, p planned, secrets map[string]string) string {
+	doc := hashDoc{Type: r.Type, Provider: r.Provider, Secrets: secrets}
 	ignore := r.Lifecycle.IgnoreChanges
 	switch {
 	case contains(ignore, "all"):
@@ -451,6 +461,19 @@ func configHash(r *ir.Resource, p planned) string {
 		panic(fmt.Sprintf("assembly: marshal config hash of %s: %v", r.Addr, err))
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// digests returns the keyed digests of a resource's secret values, or nil
+// without a SecretDigest.
+func (b *builder) digests(secrets map[string]string) map[string]string {
+	if b.secretDigest == nil || len(secrets) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(secrets))
+	for k, v := range secrets {
+		out[k] = b.secretDigest(v)
+	}
+	return out
 }
 
 // withoutAttrs returns attrs with the named top-level attributes set to null.

@@ -2,6 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,9 +144,10 @@ func planWith(ctx context.Context, o Options, st *contract.State, destroy bool) 
 	}
 	p.Config = res.Config
 	plan, adiags := assembly.Build(res.Config, st, assembly.Options{
-		Targets:     o.Targets,
-		Destroy:     destroy,
-		ContentHash: contentHasher(o.Dir),
+		Targets:      o.Targets,
+		Destroy:      destroy,
+		ContentHash:  contentHasher(o.Dir),
+		SecretDigest: secretDigest(o.StateDir()),
 	})
 	diags = append(diags, adiags...)
 	p.Plan = plan
@@ -250,6 +255,9 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 		return nil, err
 	}
 	defer lock.Unlock()
+	if err := ensureDigestKey(o.StateDir()); err != nil {
+		return nil, err
+	}
 
 	st, err := store.Load()
 	if err != nil {
@@ -591,4 +599,47 @@ type factsKeyed struct {
 
 func (c factsKeyed) Settings() string {
 	return c.Compiler.Settings() + "|" + builtin.RuntimeKey(c.facts)
+}
+
+// digestKeyFile holds the random key of the secret digests that config
+// hashes cover (see assembly.Options.SecretDigest). It is not a secret of
+// the user's, but without it state alone cannot be used to test guesses.
+const digestKeyFile = "secret-digest.key"
+
+// ensureDigestKey creates the digest key on the first run that writes state.
+func ensureDigestKey(stateDir string) error {
+	p := filepath.Join(stateDir, digestKeyFile)
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("create %s: %w", p, err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", p, err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return f.Close()
+}
+
+// secretDigest returns HMAC-SHA256 under the digest key, or nil when there
+// is no key yet (nothing was applied, so there is nothing to compare with).
+func secretDigest(stateDir string) func(string) string {
+	key, err := os.ReadFile(filepath.Join(stateDir, digestKeyFile))
+	if err != nil || len(key) == 0 {
+		return nil
+	}
+	return func(v string) string {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(v))
+		return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	}
 }
