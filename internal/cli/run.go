@@ -258,7 +258,13 @@ func (a *app) reportRun(c *common, op string, res *pipeline.ApplyResult) {
 		}
 		s := al.Steps[i]
 		if op == "apply" && s.Change == contract.ChangeNoop && r.Status == "ok" {
-			// An unchanged service's idempotent ensure: found as declared.
+			// An unchanged service's idempotent ensure: found as declared,
+			// unless it had to start it again.
+			if what := restarted(res.PriorOutputs[s.Resource], r.Outputs); what != "" {
+				ran++
+				fmt.Fprintf(w, "~ %s: restarted (%s)\n", s.ID, what)
+				continue
+			}
 			checked++
 			continue
 		}
@@ -410,4 +416,20 @@ func (p *progress) finish() {
 	if p.tty {
 		fmt.Fprint(p.out, "\r\033[K")
 	}
+}
+
+// restarted says what changed when an unchanged service's ensure step
+// published another pid or container id than state recorded: it found the
+// service dead (or gone) and started it again.
+func restarted(prior, outputs map[string]string) string {
+	for _, k := range []string{"PID", "CONTAINER_ID"} {
+		old, now := prior[k], outputs[k]
+		if old != "" && now != "" && old != now {
+			if k == "PID" {
+				return fmt.Sprintf("it was not running; pid %s, was %s", now, old)
+			}
+			return "its container was missing or replaced"
+		}
+	}
+	return ""
 }

@@ -197,6 +197,9 @@ type ApplyResult struct {
 	RunID   string
 	LogDir  string
 	Outputs map[string]any
+	// PriorOutputs are each resource's recorded outputs before the run (the
+	// state the plan was made against is updated in place as steps finish).
+	PriorOutputs map[string]map[string]string
 	// Sensitive names outputs whose value is hidden.
 	Sensitive map[string]bool
 }
@@ -293,6 +296,10 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	if sel == nil {
 		sel = ApplySelect
 	}
+	prior := map[string]map[string]string{}
+	for addr, outs := range stateOutputs(st) {
+		prior[addr] = maps.Clone(outs)
+	}
 	sess := store.Begin(st)
 	rep, execErr := executor.Execute(ctx, p.Plan.ActionList, br.Build.Bundle, sess, executor.Options{
 		Root:           absDir(o.Dir),
@@ -345,7 +352,7 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	}
 	closeErr := sess.Close()
 	pruneLogs(filepath.Join(o.StateDir(), "logs"), keepLogRuns)
-	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir}
+	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir, PriorOutputs: prior}
 	if execErr != nil {
 		return ar, errors.Join(execErr, closeErr)
 	}
