@@ -230,6 +230,7 @@ const (
 	refResource
 	refCount
 	refEach
+	refPath
 )
 
 // ref is a parsed reference.
@@ -296,6 +297,13 @@ func (m *modEval) parseRef(tr hcl.Traversal, allowCount, allowEach, report bool)
 			return errf("Invalid count attribute", "count has only the attribute \"index\".")
 		}
 		return r, true
+	case "path":
+		r.kind = refPath
+		switch name {
+		case "module", "root", "cwd":
+			return r, true
+		}
+		return errf("Invalid path attribute", "path has the attributes \"module\" (this module's directory), \"root\" and \"cwd\" (the configuration directory), as paths relative to the configuration directory.")
 	case "each":
 		r.kind = refEach
 		if !allowEach {
@@ -310,7 +318,7 @@ func (m *modEval) parseRef(tr hcl.Traversal, allowCount, allowEach, report bool)
 		return r, false // already reported at its declaration
 	}
 	if _, ok := schema.Lookup(root); !ok {
-		return errf("Reference to undeclared name", "%q is not a resource type (%s), nor var, local, module, count or each.", root, strings.Join(schema.Types(), ", "))
+		return errf("Reference to undeclared name", "%q is not a resource type (%s), nor var, local, module, path, count or each.", root, strings.Join(schema.Types(), ", "))
 	}
 	r.kind = refResource
 	if name == "" {
@@ -413,6 +421,14 @@ func (m *modEval) scope(travs []hcl.Traversal, allowCount, allowEach, forOutput 
 					outKeys[r.node] = append(outKeys[r.node], k)
 				}
 			}
+		case refPath:
+			// Relative to the configuration directory, like every path in
+			// a plan, so the plan is the same on every machine.
+			vars["path"] = cty.ObjectVal(map[string]cty.Value{
+				"module": cty.StringVal(m.d.relDir),
+				"root":   cty.StringVal("."),
+				"cwd":    cty.StringVal("."),
+			})
 		case refCount, refEach:
 			// set per instance
 		}
