@@ -175,6 +175,23 @@ func (l *loader) parseModuleDir(dir, relDir string, isRoot bool, callRange *hcl.
 		}()
 	}
 	wg.Wait()
+	// Syntax errors come alone: decoding a partly parsed body would add
+	// misleading errors (a missing attribute after an unclosed block).
+	syntaxErr := false
+	for i, n := range names {
+		if results[i].diags.HasErrors() {
+			syntaxErr = true
+			if f := results[i].f; f != nil {
+				l.files[relJoin(relDir, n)] = f
+			}
+		}
+	}
+	if syntaxErr {
+		for i := range names {
+			l.diags = append(l.diags, results[i].diags...)
+		}
+		return m
+	}
 	var bodies []*hcl.BodyContent
 	for i, n := range names {
 		f := results[i].f
