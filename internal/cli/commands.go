@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -120,7 +122,14 @@ func (a *app) planCmd() *cobra.Command {
 			} else {
 				view.PlanHumanForget(a.stdio.Out, al, p.Plan.Forget, a.color(&c))
 			}
-			if detailed && (hasChanges(al) || len(p.Plan.Forget) > 0) {
+			drift := pipeline.Refresh(c.chdir, al)
+			if len(drift) > 0 && !c.json {
+				fmt.Fprintf(a.stdio.Out, "\nDrift: %d unchanged resource(s) differ on disk; apply will restore them:\n", len(drift))
+				for _, addr := range slices.Sorted(maps.Keys(drift)) {
+					fmt.Fprintf(a.stdio.Out, "  ~ %s: %s\n", addr, drift[addr])
+				}
+			}
+			if detailed && (hasChanges(al) || len(p.Plan.Forget) > 0 || len(drift) > 0) {
 				return exit(2, nil)
 			}
 			return nil

@@ -260,6 +260,11 @@ func (a *app) reportRun(c *common, op string, res *pipeline.ApplyResult) {
 		if op == "apply" && s.Change == contract.ChangeNoop && r.Status == "ok" {
 			// An unchanged service's idempotent ensure: found as declared,
 			// unless it had to start it again.
+			if why := res.Drifted[s.Resource]; why != "" {
+				ran++
+				fmt.Fprintf(w, "~ %s: repaired (%s)\n", s.ID, why)
+				continue
+			}
 			if what := restarted(res.PriorOutputs[s.Resource], r.Outputs); what != "" {
 				ran++
 				fmt.Fprintf(w, "~ %s: restarted (%s)\n", s.ID, what)

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -407,22 +405,8 @@ func (p *DaemonPipeline) observeStep(ctx context.Context, s contract.Step) (stri
 			return p.deadProcess(name, pid), false
 		}
 		p.watchPID(s.Resource, pid)
-	case contract.StepEnsureFile:
-		path := p.path(argString(s.Args, "path"))
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Sprintf("file %s: %v", argString(s.Args, "path"), errors.Unwrap(err)), false
-		}
-		if want := argString(s.Args, "sha256"); want != "" {
-			sum := sha256.Sum256(data)
-			if got := hex.EncodeToString(sum[:]); got != want {
-				return fmt.Sprintf("file %s: content changed (sha256 %.12s, want %.12s)", argString(s.Args, "path"), got, want), false
-			}
-		}
-	case contract.StepEnsureDirectory:
-		if fi, err := os.Stat(p.path(argString(s.Args, "path"))); err != nil || !fi.IsDir() {
-			return fmt.Sprintf("directory %s is missing", argString(s.Args, "path")), false
-		}
+	case contract.StepEnsureFile, contract.StepEnsureDirectory:
+		return observeLocal(p.o.Dir, s)
 	case contract.StepVerifyHTTP:
 		return p.probeHTTP(ctx, s.Args)
 	case contract.StepVerifyTCP:

@@ -200,6 +200,9 @@ type ApplyResult struct {
 	// PriorOutputs are each resource's recorded outputs before the run (the
 	// state the plan was made against is updated in place as steps finish).
 	PriorOutputs map[string]map[string]string
+	// Drifted are the unchanged resources apply found drifted on disk and
+	// ran again, with what was seen.
+	Drifted map[string]string
 	// Sensitive names outputs whose value is hidden.
 	Sensitive map[string]bool
 }
@@ -293,8 +296,15 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	runID := newRunID()
 	logDir := filepath.Join(o.StateDir(), "logs", runID)
 	sel := o.Select
+	var drift map[string]string
 	if sel == nil {
 		sel = ApplySelect
+		if spec.op == "apply" {
+			drift = refresh(o.Dir, p.Plan.ActionList)
+			if len(drift) > 0 {
+				sel = func(s contract.Step) bool { return ApplySelect(s) || drift[s.Resource] != "" }
+			}
+		}
 	}
 	prior := map[string]map[string]string{}
 	for addr, outs := range stateOutputs(st) {
@@ -352,7 +362,7 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	}
 	closeErr := sess.Close()
 	pruneLogs(filepath.Join(o.StateDir(), "logs"), keepLogRuns)
-	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir, PriorOutputs: prior}
+	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir, PriorOutputs: prior, Drifted: drift}
 	if execErr != nil {
 		return ar, errors.Join(execErr, closeErr)
 	}
@@ -649,4 +659,56 @@ func secretDigest(stateDir string) func(string) string {
 		m.Write([]byte(v))
 		return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 	}
+}
+
+// observeLocal reports whether what an ensure_file or ensure_directory step
+// ensures holds on disk now (the file exists with the planned content, the
+// directory exists), and if not what was seen. Other steps hold.
+func observeLocal(dir string, s contract.Step) (string, bool) {
+	path := argString(s.Args, "path")
+	if path == "" {
+		return "", true
+	}
+	full := path
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(dir, full)
+	}
+	switch s.Name {
+	case contract.StepEnsureFile:
+		data, err := os.ReadFile(full)
+		if err != nil {
+			return fmt.Sprintf("file %s: %v", path, errors.Unwrap(err)), false
+		}
+		if want := argString(s.Args, "sha256"); want != "" {
+			sum := sha256.Sum256(data)
+			if got := hex.EncodeToString(sum[:]); got != want {
+				return fmt.Sprintf("file %s: content changed (sha256 %.12s, want %.12s)", path, got, want), false
+			}
+		}
+	case contract.StepEnsureDirectory:
+		if fi, err := os.Stat(full); err != nil || !fi.IsDir() {
+			return fmt.Sprintf("directory %s is missing", path), false
+		}
+	}
+	return "", true
+}
+
+// refresh finds the unchanged files and directories that drifted on disk
+// (deleted, or edited by hand), so apply runs their steps again: what
+// Terraform's refresh does, for the resources that can be observed cheaply.
+func refresh(dir string, al *contract.ActionList) map[string]string { return Refresh(dir, al) }
+
+// Refresh is refresh for `clockwork plan`, which reports drift without
+// changing the ActionList (the plan stays a function of .cw and state).
+func Refresh(dir string, al *contract.ActionList) map[string]string {
+	drift := map[string]string{}
+	for _, s := range al.Steps {
+		if s.Change != contract.ChangeNoop || (s.Name != contract.StepEnsureFile && s.Name != contract.StepEnsureDirectory) {
+			continue
+		}
+		if why, ok := observeLocal(dir, s); !ok {
+			drift[s.Resource] = why
+		}
+	}
+	return drift
 }
