@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -124,6 +125,7 @@ func Build(cfg *ir.Config, st *contract.State, opts Options) (*Plan, hcl.Diagnos
 		}
 		diags = append(diags, b.planDeletes(gone, false)...)
 	}
+	diags = append(diags, b.checkPathConflicts()...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -770,4 +772,48 @@ func sortUniqueStrings(xs []string) []string {
 		}
 	}
 	return out
+}
+
+// checkPathConflicts warns about two resources that manage the same path (two
+// files writing one file, a file and a directory at one path): each apply
+// would undo the other.
+func (b *builder) checkPathConflicts() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	owner := map[string]string{}
+	for _, s := range b.steps {
+		if s.Change == contract.ChangeDelete {
+			continue
+		}
+		switch s.Name {
+		case contract.StepEnsureFile, contract.StepEnsureDirectory, contract.StepFetchRepo:
+		default:
+			continue
+		}
+		p, ok := s.Args["path"].(string)
+		if !ok || p == "" {
+			continue
+		}
+		p = path.Clean(p)
+		first, taken := owner[p]
+		if !taken {
+			owner[p] = s.Resource
+			continue
+		}
+		if first == s.Resource {
+			continue
+		}
+		d := &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Two resources manage the same path",
+			Detail:   fmt.Sprintf("%s and %s both manage %q; every apply would undo the other. Give one of them another path.", first, s.Resource, p),
+		}
+		if r := b.resource(s.Resource); r != nil {
+			d.Subject = rangePtr(r.DeclRange)
+			if ar, ok := r.AttrRanges["path"]; ok {
+				d.Subject = rangePtr(ar)
+			}
+		}
+		diags = append(diags, d)
+	}
+	return diags
 }

@@ -76,10 +76,20 @@ func (o *Options) compiler() forge.Compiler {
 }
 
 func (o *Options) policy() forge.Policy {
-	if len(o.Policy.Allowlist) == 0 {
+	if o.Policy.Allowlist == nil {
 		return forge.DefaultPolicy()
 	}
 	return o.Policy
+}
+
+// checkStateDir refuses a .clockwork that is a symbolic link: builds, logs
+// and state would be written wherever it points.
+func (o *Options) checkStateDir() error {
+	fi, err := os.Lstat(o.StateDir())
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s is a symbolic link; Clockwork writes its build, logs and state only into a real directory", o.StateDir())
 }
 
 // Planned is the result of intake and assembly.
@@ -175,6 +185,9 @@ func Build(ctx context.Context, o Options) (*BuildResult, error) {
 }
 
 func buildPlanned(ctx context.Context, o Options, p *Planned) (*BuildResult, error) {
+	if err := o.checkStateDir(); err != nil {
+		return nil, err
+	}
 	f := facts.Gather(ctx, o.Environ)
 	br, err := forge.Build(ctx, forge.BuildOptions{
 		BuildDir:   o.BuildDir(),
@@ -252,6 +265,9 @@ type runSpec struct {
 // run is the one path every operation takes: the state lock, plan, build
 // (or the last good bundle), execute, record state and outputs.
 func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
+	if err := o.checkStateDir(); err != nil {
+		return nil, err
+	}
 	store := state.Open(o.StateDir())
 	if err := os.MkdirAll(o.StateDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.StateDir(), err)
