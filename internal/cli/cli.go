@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clockwork-iac/clockwork/internal/contract"
 	"github.com/clockwork-iac/clockwork/internal/forge"
 	"github.com/clockwork-iac/clockwork/internal/pipeline"
 	"github.com/clockwork-iac/clockwork/internal/view"
@@ -91,6 +92,8 @@ type common struct {
 	noColor     bool
 	allowlist   []string
 	noConfine   bool
+	savedPlan   *contract.ActionList
+	out         string
 }
 
 func (c *common) addChdir(cmd *cobra.Command) {

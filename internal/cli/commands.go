@@ -113,6 +113,15 @@ func (a *app) planCmd() *cobra.Command {
 				view.Diagnostics(a.stdio.Err, p.Files(), diags, a.color(&c), 0)
 			}
 			al := p.Plan.ActionList
+			if c.out != "" {
+				b, err := contract.MarshalValidated(contract.SchemaActionList, al)
+				if err != nil {
+					return exit(1, err)
+				}
+				if err := os.WriteFile(c.out, b, 0o644); err != nil {
+					return exit(1, err)
+				}
+			}
 			if c.json {
 				b, err := contract.MarshalValidated(contract.SchemaActionList, al)
 				if err != nil {
@@ -141,6 +150,7 @@ func (a *app) planCmd() *cobra.Command {
 	c.addTargets(cmd)
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none, 1 on error")
 	cmd.Flags().BoolVar(&destroy, "destroy", false, "plan deletes for everything in state")
+	cmd.Flags().StringVar(&c.out, "out", "", "also save the plan (the ActionList) to this file, for `clockwork apply FILE`")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -129,13 +130,25 @@ func violationLine(v forge.Violation) string {
 func (a *app) applyCmd() *cobra.Command {
 	var c common
 	cmd := &cobra.Command{
-		Use:   "apply",
+		Use:   "apply [PLANFILE]",
 		Short: "Build if needed, run the steps, and record state",
 		Long: "Plan, build the bundle if the plan changed, run every step that changes something (and the\n" +
 			"idempotent service steps, which restart what died), record state after every step.\n" +
-			"Never waits for input.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+			"With PLANFILE (from plan --out), apply exactly that plan: it is refused when state changed\n" +
+			"since it was made (stale) or when planning now gives another plan. Never waits for input.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				b, err := os.ReadFile(args[0])
+				if err != nil {
+					return exit(1, err)
+				}
+				al, err := contract.ParseActionList(b)
+				if err != nil {
+					return exit(1, fmt.Errorf("%s: %w", args[0], err))
+				}
+				c.savedPlan = al
+			}
 			return a.runOp(cmd, &c, "apply")
 		},
 	}
@@ -185,6 +198,7 @@ func (a *app) runOp(cmd *cobra.Command, c *common, op string) error {
 	if err != nil {
 		return exit(1, err)
 	}
+	o.SavedPlan = c.savedPlan
 	prog := newProgress(a.stdio.Out, a.stdio.Terminal && !c.json)
 	o.OnStepStart = prog.start
 	o.OnStepDone = prog.done

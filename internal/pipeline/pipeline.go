@@ -55,6 +55,10 @@ type Options struct {
 	// OnStepStart and OnStepDone report progress (in completion order).
 	OnStepStart func(contract.Step)
 	OnStepDone  func(contract.Step, executor.StepResult)
+	// SavedPlan, when set (`clockwork apply PLANFILE`), is a plan saved by
+	// `clockwork plan --out`: apply refuses it when state changed since
+	// (stale) or when planning now gives another plan.
+	SavedPlan *contract.ActionList
 	// NoConfine runs steps without Landlock confinement (--no-confine).
 	NoConfine bool
 	// Select overrides which steps Apply runs (the daemon reconciles one
@@ -285,11 +289,20 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.SavedPlan != nil {
+		if err := state.CheckPlan(st, o.SavedPlan.StateLineage, o.SavedPlan.StateSerial); err != nil {
+			return nil, fmt.Errorf("saved plan: %w", err)
+		}
+	}
 	p, diags, err := planWith(ctx, o, st, spec.destroy)
 	if err != nil {
 		return nil, err
 	}
 	configOK := !diags.HasErrors()
+	if o.SavedPlan != nil && configOK && p.Plan.ActionList.Fingerprint != o.SavedPlan.Fingerprint {
+		return &ApplyResult{BuildResult: &BuildResult{Planned: p}}, fmt.Errorf("saved plan: the configuration or its inputs changed since the plan was saved (plan %s, now %s); plan again",
+			o.SavedPlan.Fingerprint, p.Plan.ActionList.Fingerprint)
+	}
 	var br *BuildResult
 	switch {
 	case configOK:
