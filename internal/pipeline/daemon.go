@@ -655,6 +655,13 @@ func (p *DaemonPipeline) PatchArtifact(ctx context.Context, ap daemon.ArtifactPa
 	}
 	al := p.good.Plan.ActionList
 	path := filepath.Join(p.o.BuildDir(), "bundle.json")
+	// Never follow a link on the way: .clockwork, build/ and bundle.json
+	// must be real, as forge's own writer requires.
+	for _, d := range []string{p.o.StateDir(), p.o.BuildDir()} {
+		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
+			return "", fmt.Errorf("patch bundle: %s is not a real directory", d)
+		}
+	}
 	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
 		return "", fmt.Errorf("patch %s: not a regular file", path)
 	}
