@@ -15,10 +15,9 @@ import (
 
 	"github.com/clockwork-iac/clockwork/internal/contract"
 	"github.com/clockwork-iac/clockwork/internal/facts"
-	"golang.org/x/sync/errgroup"
 )
 
-// writeWorkers bounds how many artifacts are written (and fsynced) at once.
+// writeWorkers bounds how many artifacts are written at once.
 const writeWorkers = 16
 
 // ErrStaleBundle means the bundle on disk was built for another plan
@@ -199,16 +198,14 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 			dirs[d] = true
 		}
 	}
-	// Each file is fsynced before its rename; doing that on a few workers
-	// lets the filesystem batch the journal commits.
-	g := new(errgroup.Group)
-	g.SetLimit(writeWorkers)
+	// Every file is on disk before it is renamed into place (writeAll).
+	files := make([]fileWrite, 0, len(plan.write))
 	for _, ap := range plan.write {
 		a := byPath[ap]
 		m, _ := strconv.ParseUint(a.Mode, 8, 32)
-		g.Go(func() error { return fsys.write(ap, []byte(a.Content), fs.FileMode(m)&0o755) })
+		files = append(files, fileWrite{path: ap, data: []byte(a.Content), mode: fs.FileMode(m) & 0o755})
 	}
-	if err := g.Wait(); err != nil {
+	if err := fsys.writeAll(files); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	for _, ap := range plan.remove {
@@ -238,6 +235,13 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		KeptSteps: plan.keptSteps,
 		Removed:   plan.remove,
 	}, nil
+}
+
+// fileWrite is one file for buildFS.writeAll.
+type fileWrite struct {
+	path string
+	data []byte
+	mode fs.FileMode
 }
 
 // writePlan is what a build will do to the directory.
