@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -209,10 +210,12 @@ type doneMsg struct {
 }
 
 type walk struct {
-	ctx     context.Context
-	al      *contract.ActionList
-	bundle  map[string]*contract.BundleStep
-	vars    []string // bundle vars as "K=V"
+	ctx    context.Context
+	al     *contract.ActionList
+	bundle map[string]*contract.BundleStep
+	// baseEnv is what every step's environment starts from: PATH and
+	// HOME, pass-env and bundle vars (see env). Read-only once built.
+	baseEnv map[string]string
 	fp      string
 	sess    *state.Session
 	opts    Options
@@ -274,9 +277,7 @@ func Execute(ctx context.Context, al *contract.ActionList, b *contract.Bundle, s
 		a := &b.Artifacts[i]
 		w.arts[a.Purpose] = append(w.arts[a.Purpose], a)
 	}
-	for _, k := range sortedKeys(b.Vars) {
-		w.vars = append(w.vars, k+"="+stringify(b.Vars[k]))
-	}
+	w.baseEnv = baseEnv(opts, b.Vars)
 	for _, k := range sortedKeys(opts.Secrets) {
 		w.secrets = append(w.secrets, opts.Secrets[k])
 	}
@@ -770,14 +771,13 @@ func (w *walk) runner(provider string) (runner.Runner, error) {
 	return r, nil
 }
 
-// env builds the step's environment, later entries winning: PATH and HOME,
-// pass-env, bundle vars, run.env, outputs of the resources the step
-// transitively depends on, its secrets, and the CW_* variables.
-func (w *walk) env(i int, bs *contract.BundleStep) ([]string, error) {
-	s := w.al.Steps[i]
+// baseEnv returns the part of every step's environment that is the same
+// for the whole run, later entries winning: PATH (DefaultPath unless the
+// parent's is set) and HOME, pass-env, bundle vars.
+func baseEnv(opts Options, vars map[string]any) map[string]string {
 	m := map[string]string{"PATH": DefaultPath}
 	parent := map[string]string{}
-	for _, kv := range w.opts.Environ {
+	for _, kv := range opts.Environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			parent[k] = v
 		}
@@ -788,25 +788,41 @@ func (w *walk) env(i int, bs *contract.BundleStep) ([]string, error) {
 	if v, ok := parent["HOME"]; ok {
 		m["HOME"] = v
 	}
-	for _, name := range w.opts.PassEnv {
+	for _, name := range opts.PassEnv {
 		if v, ok := parent[name]; ok {
 			m[name] = v
 		}
 	}
-	for _, kv := range w.vars {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
+	for k, v := range vars {
+		m[k] = stringify(v)
 	}
-	for k, v := range bs.Run.Env {
-		m[k] = v
-	}
-	up := w.upstream(i)
+	return m
+}
+
+// env builds the step's environment, later entries winning: the run's
+// baseEnv (PATH and HOME, pass-env, bundle vars), run.env, outputs of the
+// resources the step transitively depends on, its secrets, and the CW_*
+// variables.
+func (w *walk) env(i int, bs *contract.BundleStep) ([]string, error) {
+	s := w.al.Steps[i]
+	m := make(map[string]string, len(w.baseEnv)+len(bs.Run.Env)+len(s.SecretEnv)+8)
+	maps.Copy(m, w.baseEnv)
+	maps.Copy(m, bs.Run.Env)
 	w.sess.View(func(st *contract.State) {
 		// One pass over state; matches applied in address order so that
-		// colliding names resolve the same way every time.
+		// colliding names resolve the same way every time. The upstream
+		// set is computed only when some resource has outputs.
 		var with []*contract.ResourceState
+		var up map[string]bool
 		for j := range st.Resources {
-			if r := &st.Resources[j]; len(r.Outputs) > 0 && up[r.Address] {
+			r := &st.Resources[j]
+			if len(r.Outputs) == 0 {
+				continue
+			}
+			if up == nil {
+				up = w.upstream(i)
+			}
+			if up[r.Address] {
 				with = append(with, r)
 			}
 		}

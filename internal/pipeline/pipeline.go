@@ -185,14 +185,22 @@ func Build(ctx context.Context, o Options) (*BuildResult, error) {
 	if diags.HasErrors() {
 		return &BuildResult{Planned: p}, &DiagError{Diags: diags, Files: p.Files()}
 	}
-	return buildPlanned(ctx, o, p)
+	return buildPlanned(ctx, o, p, nil)
 }
 
-func buildPlanned(ctx context.Context, o Options, p *Planned) (*BuildResult, error) {
+// buildPlanned builds p's bundle. gathered, when not nil, delivers the
+// facts of o.Environ (gathered while planning); otherwise they are gathered
+// here.
+func buildPlanned(ctx context.Context, o Options, p *Planned, gathered <-chan *facts.Facts) (*BuildResult, error) {
 	if err := o.checkStateDir(); err != nil {
 		return nil, err
 	}
-	f := facts.Gather(ctx, o.Environ)
+	var f *facts.Facts
+	if gathered != nil {
+		f = <-gathered
+	} else {
+		f = facts.Gather(ctx, o.Environ)
+	}
 	br, err := forge.Build(ctx, forge.BuildOptions{
 		BuildDir:   o.BuildDir(),
 		ActionList: p.Plan.ActionList,
@@ -285,6 +293,11 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 		return nil, err
 	}
 
+	// Facts (runtime versions, the container engine) depend only on the
+	// environment: gather them while state loads and the plan is made.
+	gathered := make(chan *facts.Facts, 1)
+	go func() { gathered <- facts.Gather(ctx, o.Environ) }()
+
 	st, err := store.Load()
 	if err != nil {
 		return nil, err
@@ -306,7 +319,7 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	var br *BuildResult
 	switch {
 	case configOK:
-		if br, err = buildPlanned(ctx, o, p); err != nil {
+		if br, err = buildPlanned(ctx, o, p, gathered); err != nil {
 			return &ApplyResult{BuildResult: br}, err
 		}
 	case spec.lastGood != nil:
@@ -389,6 +402,13 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 			st.Resources = kept
 		})
 	}
+	// With no output block declared (or a destroy) and none in state,
+	// recording outputs would load state and the configuration again to
+	// write nothing.
+	outputsToRecord := !spec.destroy && p.Config != nil && len(p.Config.Outputs) > 0
+	if !outputsToRecord {
+		sess.View(func(st *contract.State) { outputsToRecord = len(st.Outputs) > 0 })
+	}
 	closeErr := sess.Close()
 	pruneLogs(filepath.Join(o.StateDir(), "logs"), keepLogRuns)
 	ar := &ApplyResult{BuildResult: br, Report: rep, RunID: runID, LogDir: logDir, PriorOutputs: prior, Drifted: drift}
@@ -399,6 +419,10 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 		return ar, closeErr
 	}
 	if spec.op != "verify" && configOK {
+		if !outputsToRecord {
+			ar.Outputs, ar.Sensitive = map[string]any{}, map[string]bool{}
+			return ar, nil
+		}
 		if err := ar.recordOutputs(ctx, o, store, spec.destroy); err != nil {
 			return ar, err
 		}
