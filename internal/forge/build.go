@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -152,7 +153,54 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		return nil, fmt.Errorf("build: bundle with your edits kept (%s): %w", strings.Join(append(plan.kept, plan.keptSteps...), ", "), err)
 	}
 
-	// Encode everything before writing anything.
+	if opts.beforeWrite != nil {
+		opts.beforeWrite()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	created := false
+	if fsys == nil {
+		if fsys, err = openBuildDir(opts.BuildDir, true); err != nil {
+			return nil, fmt.Errorf("build: %w", err)
+		}
+		defer fsys.Close()
+		created = true
+	}
+	dirs := map[string]bool{".": true}
+	byPath := map[string]*contract.Artifact{}
+	for i := range plan.final.Artifacts {
+		byPath[plan.final.Artifacts[i].Path] = &plan.final.Artifacts[i]
+	}
+	var newDirs []string // made by this build, deepest last
+	for _, ap := range plan.write {
+		if d := path.Dir(ap); !dirs[d] {
+			if exists, _, _ := fsys.inspect(d); !exists {
+				newDirs = append(newDirs, d)
+			}
+			if err := fsys.mkdirAll(d); err != nil {
+				return nil, fmt.Errorf("build: %w", err)
+			}
+			dirs[d] = true
+		}
+	}
+	// The artifacts are written to temporary files while the metadata is
+	// encoded; nothing is renamed into place before everything is encoded.
+	files := make([]fileWrite, 0, len(plan.write))
+	for _, ap := range plan.write {
+		a := byPath[ap]
+		m, _ := strconv.ParseUint(a.Mode, 8, 32)
+		files = append(files, fileWrite{path: ap, data: []byte(a.Content), mode: fs.FileMode(m) & 0o755})
+	}
+	type stageResult struct {
+		s   *staged
+		err error
+	}
+	stagec := make(chan stageResult, 1)
+	go func() {
+		s, err := fsys.stage(files)
+		stagec <- stageResult{s, err}
+	}()
 	f := opts.Facts
 	if f == nil {
 		f = &facts.Facts{}
@@ -167,45 +215,33 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		{manifestFile, func() ([]byte, error) { return contract.Marshal(newManifest(gen, settings)) }},
 	}
 	metaData := make([][]byte, len(meta))
+	var encErr error
 	for i, m := range meta {
 		if metaData[i], err = m.enc(); err != nil {
-			return nil, fmt.Errorf("build: encode %s: %w", m.name, err)
+			encErr = fmt.Errorf("build: encode %s: %w", m.name, err)
+			break
 		}
 	}
-
-	if opts.beforeWrite != nil {
-		opts.beforeWrite()
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
-	}
-	if fsys == nil {
-		if fsys, err = openBuildDir(opts.BuildDir, true); err != nil {
-			return nil, fmt.Errorf("build: %w", err)
+	sr := <-stagec
+	if encErr != nil || sr.err != nil {
+		if sr.s != nil {
+			sr.s.abort()
 		}
-		defer fsys.Close()
-	}
-	dirs := map[string]bool{".": true}
-	byPath := map[string]*contract.Artifact{}
-	for i := range plan.final.Artifacts {
-		byPath[plan.final.Artifacts[i].Path] = &plan.final.Artifacts[i]
-	}
-	for _, ap := range plan.write {
-		if d := path.Dir(ap); !dirs[d] {
-			if err := fsys.mkdirAll(d); err != nil {
-				return nil, fmt.Errorf("build: %w", err)
-			}
-			dirs[d] = true
+		// Leave no directory this build made for nothing (only empty ones
+		// can go).
+		for i := len(newDirs) - 1; i >= 0; i-- {
+			_ = fsys.root.Remove(newDirs[i])
 		}
+		if created {
+			_ = os.Remove(opts.BuildDir)
+		}
+		if encErr != nil {
+			return nil, encErr
+		}
+		return nil, fmt.Errorf("build: %w", sr.err)
 	}
-	// Every file is on disk before it is renamed into place (writeAll).
-	files := make([]fileWrite, 0, len(plan.write))
-	for _, ap := range plan.write {
-		a := byPath[ap]
-		m, _ := strconv.ParseUint(a.Mode, 8, 32)
-		files = append(files, fileWrite{path: ap, data: []byte(a.Content), mode: fs.FileMode(m) & 0o755})
-	}
-	if err := fsys.writeAll(files); err != nil {
+	// Every file is on disk before it is renamed into place (commit).
+	if err := sr.s.commit(); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	for _, ap := range plan.remove {

@@ -16,49 +16,49 @@ import (
 )
 
 // writeAll writes the files like write does, each to a temporary file next
-// to it then renamed over it, but durably in one batch: every temporary
-// file is written, then one syncfs flushes them all, then they are renamed
-// into place. So, as with write, no file is renamed before its content is
-// on disk, for the cost of one flush instead of one per file. Each
+// to it then renamed over it, but durably in one batch: stage then commit.
+func (b *buildFS) writeAll(files []fileWrite) error {
+	s, err := b.stage(files)
+	if err != nil {
+		return err
+	}
+	return s.commit()
+}
+
+// staged are files written to temporary names next to their paths, not yet
+// renamed into place.
+type staged struct {
+	b     *buildFS
+	files []fileWrite
+	dirs  map[string]*os.File
+	fds   []int // directory of each file
+	mu    sync.Mutex
+	tmps  []string // temporary name of each file, "" when none
+}
+
+// stage writes every file to a temporary file in its directory. Each
 // directory is opened once through the root (no link followed at its last
 // component, none leaving the build directory) and the files are created
-// relative to it with O_NOFOLLOW. On error every temporary file is removed
-// and nothing has been renamed, unless a rename itself failed.
-func (b *buildFS) writeAll(files []fileWrite) error {
-	dirs := map[string]*os.File{}
-	defer func() {
-		for _, d := range dirs {
-			_ = d.Close()
-		}
-	}()
-	fds := make([]int, len(files))
+// relative to it with O_NOFOLLOW. On error nothing is left behind.
+func (b *buildFS) stage(files []fileWrite) (*staged, error) {
+	s := &staged{b: b, files: files, dirs: map[string]*os.File{}, fds: make([]int, len(files)), tmps: make([]string, len(files))}
 	for i, f := range files {
 		dir := path.Dir(f.path)
-		d, ok := dirs[dir]
+		d, ok := s.dirs[dir]
 		if !ok {
 			if err := b.mkdirAll(dir); err != nil {
-				return err
+				s.abort()
+				return nil, err
 			}
 			var err error
 			d, err = b.root.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|oNoFollow, 0)
 			if err != nil {
-				return fmt.Errorf("open directory %s: %w", dir, err)
+				s.abort()
+				return nil, fmt.Errorf("open directory %s: %w", dir, err)
 			}
-			dirs[dir] = d
+			s.dirs[dir] = d
 		}
-		fds[i] = int(d.Fd())
-	}
-
-	tmps := make([]string, len(files)) // "" until created
-	var mu sync.Mutex
-	cleanup := func(from int) {
-		mu.Lock()
-		defer mu.Unlock()
-		for i := from; i < len(files); i++ {
-			if tmps[i] != "" {
-				_ = unix.Unlinkat(fds[i], tmps[i], 0)
-			}
-		}
+		s.fds[i] = int(d.Fd())
 	}
 	g := new(errgroup.Group)
 	g.SetLimit(writeWorkers)
@@ -69,13 +69,13 @@ func (b *buildFS) writeAll(files []fileWrite) error {
 				return fmt.Errorf("temporary name: %w", err)
 			}
 			tmp := tempPrefix + hex.EncodeToString(rnd[:])
-			fd, err := unix.Openat(fds[i], tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+			fd, err := unix.Openat(s.fds[i], tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 			if err != nil {
 				return fmt.Errorf("create %s: %w", f.path, err)
 			}
-			mu.Lock()
-			tmps[i] = tmp
-			mu.Unlock()
+			s.mu.Lock()
+			s.tmps[i] = tmp
+			s.mu.Unlock()
 			err = writeFull(fd, f.data)
 			if err == nil {
 				err = unix.Fchmod(fd, uint32(f.mode.Perm()))
@@ -90,23 +90,58 @@ func (b *buildFS) writeAll(files []fileWrite) error {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		cleanup(0)
-		return err
+		s.abort()
+		return nil, err
 	}
-	if len(files) > 0 {
-		if err := unix.Syncfs(fds[0]); err != nil {
-			cleanup(0)
-			return fmt.Errorf("sync %s: %w", b.dir, err)
+	return s, nil
+}
+
+// commit flushes every staged file to disk with one syncfs, then renames
+// them into place: as with write, no file is renamed before its content is
+// on disk, for the cost of one flush instead of one per file. After a
+// failed rename the files not yet renamed are removed.
+func (s *staged) commit() error {
+	defer s.closeDirs()
+	if len(s.files) > 0 {
+		if err := unix.Syncfs(s.fds[0]); err != nil {
+			s.removeTemps()
+			return fmt.Errorf("sync %s: %w", s.b.dir, err)
 		}
 	}
-	for i, f := range files {
-		if err := unix.Renameat(fds[i], tmps[i], fds[i], path.Base(f.path)); err != nil {
-			cleanup(i)
+	for i, f := range s.files {
+		if err := unix.Renameat(s.fds[i], s.tmps[i], s.fds[i], path.Base(f.path)); err != nil {
+			s.removeTemps()
 			return fmt.Errorf("write %s: %w", f.path, err)
 		}
-		tmps[i] = ""
+		s.mu.Lock()
+		s.tmps[i] = ""
+		s.mu.Unlock()
 	}
 	return nil
+}
+
+// abort removes the staged files.
+func (s *staged) abort() {
+	s.removeTemps()
+	s.closeDirs()
+}
+
+func (s *staged) removeTemps() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, t := range s.tmps {
+		if t != "" {
+			_ = unix.Unlinkat(s.fds[i], t, 0)
+			s.tmps[i] = ""
+		}
+	}
+}
+
+func (s *staged) closeDirs() {
+	for k, d := range s.dirs {
+		_ = d.Close()
+		delete(s.dirs, k)
+	}
 }
 
 // writeFull writes all of data to fd.
