@@ -41,6 +41,11 @@ measure() { # measure LABEL DIR -> prints wall seconds and max RSS MB
 
 floor=$("$tmp/applybench" -floor -n "$n")
 printf '%-34s %8.3fs            (%d x bash -c true from Go)\n' "floor" "$floor" "$n"
+# Each apply from scratch creates about 4 files per resource (script,
+# content, log, the file itself); the floor creates none. On a filesystem
+# where that is slow (it varies a lot between directories of one disk), run
+# with TMPDIR elsewhere to see clockwork's own cost.
+printf '%-34s %8sus           (in %s; TMPDIR picks the directory)\n' "create one file" "$("$tmp/applybench" -create-cost "$tmp" -n "$n")" "${TMPDIR:-/tmp}"
 for shape in independent chain; do
   gen "$tmp/$shape" "$shape"
   measure "apply $n $shape files" "$tmp/$shape"

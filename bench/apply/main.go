@@ -34,7 +34,17 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the work directory")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	floorOnly := flag.Bool("floor", false, "only measure and print the spawn floor in seconds (used by cli.sh)")
+	createIn := flag.String("create-cost", "", "only measure and print the cost in microseconds of creating one file in a new directory beneath this one (used by cli.sh)")
 	flag.Parse()
+	if *createIn != "" {
+		d, err := createCost(*createIn, *n)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/apply:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%.0f\n", float64(d.Microseconds())/float64(*n))
+		return
+	}
 	if *floorOnly {
 		d, err := spawnFloor(*n)
 		if err != nil {
@@ -147,6 +157,30 @@ func spawnFloor(n int) (time.Duration, error) {
 	for range n {
 		if err := exec.Command("bash", "-c", "true").Run(); err != nil {
 			return 0, fmt.Errorf("floor: %w", err)
+		}
+	}
+	return time.Since(start), nil
+}
+
+// createCost creates n empty files in a new directory beneath dir, one
+// after the other, and returns the time it took. An apply of N file
+// resources creates about 4N files (two artifacts, a log and the file), so
+// a filesystem where creating is slow weighs on every scenario but not on
+// the spawn floor.
+func createCost(dir string, n int) (time.Duration, error) {
+	d, err := os.MkdirTemp(dir, "create-cost-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(d)
+	start := time.Now()
+	for i := range n {
+		f, err := os.OpenFile(filepath.Join(d, fmt.Sprintf("f%05d.log", i)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return 0, err
+		}
+		if err := f.Close(); err != nil {
+			return 0, err
 		}
 	}
 	return time.Since(start), nil

