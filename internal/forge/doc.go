@@ -23,7 +23,10 @@
 //     touch is checked on disk: a symlink or hard link at any component is a
 //     violation. Writes go through an os.Root of the build directory (nothing
 //     can escape it, even a symlink swapped in after the check), to a
-//     temporary file created with O_EXCL|O_NOFOLLOW, fsynced and renamed.
+//     temporary file created with O_EXCL|O_NOFOLLOW, on disk before it is
+//     renamed into place (artifacts: all staged, one syncfs, then renamed;
+//     on Linux, in each directory opened once through the root; staging
+//     overlaps encoding, and nothing is renamed unless everything encoded).
 //     manifest.json is written last.
 //   - User edits are sacred: manifest.json records each artifact's hash and
 //     mode as generated, and each step's run; anything on disk that differs
