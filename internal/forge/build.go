@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/clockwork-iac/clockwork/internal/contract"
@@ -214,11 +215,18 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		{bundleFile, func() ([]byte, error) { return contract.MarshalValidated(contract.SchemaBundle, plan.final) }},
 		{manifestFile, func() ([]byte, error) { return contract.Marshal(newManifest(gen, settings)) }},
 	}
+	// The bundle takes most of the time; the others encode beside it.
 	metaData := make([][]byte, len(meta))
-	var encErr error
+	encErrs := make([]error, len(meta))
+	var wg sync.WaitGroup
 	for i, m := range meta {
-		if metaData[i], err = m.enc(); err != nil {
-			encErr = fmt.Errorf("build: encode %s: %w", m.name, err)
+		wg.Go(func() { metaData[i], encErrs[i] = m.enc() })
+	}
+	wg.Wait()
+	var encErr error
+	for i, e := range encErrs {
+		if e != nil {
+			encErr = fmt.Errorf("build: encode %s: %w", meta[i].name, e)
 			break
 		}
 	}
