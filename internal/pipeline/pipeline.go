@@ -342,7 +342,7 @@ func run(ctx context.Context, o Options, spec runSpec) (*ApplyResult, error) {
 	if sel == nil {
 		sel = ApplySelect
 		if spec.op == "apply" {
-			drift = refresh(o.Dir, p.Plan.ActionList)
+			drift = Refresh(o.Dir, p.Plan.ActionList)
 			if len(drift) > 0 {
 				sel = func(s contract.Step) bool { return ApplySelect(s) || drift[s.Resource] != "" }
 			}
@@ -610,10 +610,6 @@ func (o *Options) ConfineSummary() string {
 	return sandbox.Summary()
 }
 
-// localRunner is runners without configured providers (every engine from
-// the environment).
-func localRunner(provider string) (runner.Runner, error) { return runners(nil)(provider) }
-
 // envRunner runs steps with some environment variables set or replaced.
 type envRunner struct {
 	runner.Runner
@@ -746,13 +742,10 @@ func observeLocal(dir string, s contract.Step) (string, bool) {
 	return "", true
 }
 
-// refresh finds the unchanged files and directories that drifted on disk
-// (deleted, or edited by hand), so apply runs their steps again: what
-// Terraform's refresh does, for the resources that can be observed cheaply.
-func refresh(dir string, al *contract.ActionList) map[string]string { return Refresh(dir, al) }
-
-// Refresh is refresh for `clockwork plan`, which reports drift without
-// changing the ActionList (the plan stays a function of .cw and state).
+// Refresh finds the unchanged files and directories that drifted on disk
+// (deleted, or edited by hand): apply runs their steps again, as Terraform's
+// refresh would, for the resources that can be observed cheaply; plan only
+// reports them, so the ActionList stays a function of .cw and state.
 func Refresh(dir string, al *contract.ActionList) map[string]string {
 	drift := map[string]string{}
 	for _, s := range al.Steps {
