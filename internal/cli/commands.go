@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -519,5 +518,3 @@ resource "check" "index_exists" {
   path       = file.index.path
 }
 `
-
-var errNotImplemented = errors.New("not implemented")

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -393,12 +392,11 @@ func firstNonEmpty(s ...string) string {
 // progress shows a single updating line on a terminal; elsewhere it prints
 // nothing while steps run (results follow in ActionList order).
 type progress struct {
-	w       *bufio.Writer
-	out     io.Writer
-	tty     bool
-	mu      sync.Mutex // guards the fields below
-	done_   int
-	running map[string]bool
+	out      io.Writer
+	tty      bool
+	mu       sync.Mutex // guards the fields below
+	finished int
+	running  map[string]bool
 }
 
 func newProgress(w io.Writer, tty bool) *progress {
@@ -422,12 +420,12 @@ func (p *progress) done(s contract.Step, r executor.StepResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.running, s.ID)
-	p.done_++
+	p.finished++
 	p.draw(s.ID)
 }
 
 func (p *progress) draw(last string) {
-	line := fmt.Sprintf("\r\033[K[%d done, %d running] %s", p.done_, len(p.running), last)
+	line := fmt.Sprintf("\r\033[K[%d done, %d running] %s", p.finished, len(p.running), last)
 	fmt.Fprint(p.out, line)
 }
 

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/clockwork-iac/clockwork/internal/container"
@@ -40,6 +38,5 @@ func (a *app) stepCmd() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(sb)
-	_ = fmt.Sprint
 	return cmd
 }
