@@ -85,6 +85,25 @@ type result struct {
 	CPUs           int     `json:"cpus"`
 }
 
+// measureIdle sleeps for idle while the daemon only runs interval passes,
+// then returns the figures: the kill latencies (sorted) and idle CPU/RSS.
+func measureIdle(d *daemon.Daemon, idle, interval time.Duration, kills, resources int, lat, detect []time.Duration) result {
+	runtime.GC()
+	passesBefore := d.Status().LastPass.ID
+	cpu0, wall0 := cpuTime(), time.Now()
+	time.Sleep(idle)
+	cpu1, wall1 := cpuTime(), time.Now()
+	passes := d.Status().LastPass.ID - passesBefore
+	return result{
+		Kills: kills, Resources: resources,
+		DetectP50ms: ms(pct(detect, 50)), DetectP99ms: ms(pct(detect, 99)),
+		P50ms: ms(pct(lat, 50)), P90ms: ms(pct(lat, 90)), P99ms: ms(pct(lat, 99)), MaxMs: ms(lat[len(lat)-1]),
+		IdleSeconds: wall1.Sub(wall0).Seconds(), IntervalS: interval.Seconds(), IdlePasses: passes,
+		IdleCPUPercent: 100 * (cpu1 - cpu0).Seconds() / wall1.Sub(wall0).Seconds(),
+		RSSMB:          rssMB(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
+	}
+}
+
 func run(kills, resources int, idle, interval, reset time.Duration, asJSON, verbose bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -153,20 +172,7 @@ func run(kills, resources int, idle, interval, reset time.Duration, asJSON, verb
 	slices.Sort(detect)
 
 	// Idle: nothing happens but interval passes over every resource.
-	runtime.GC()
-	passesBefore := d.Status().LastPass.ID
-	cpu0, wall0 := cpuTime(), time.Now()
-	time.Sleep(idle)
-	cpu1, wall1 := cpuTime(), time.Now()
-	passes := d.Status().LastPass.ID - passesBefore
-	res := result{
-		Kills: kills, Resources: resources,
-		DetectP50ms: ms(pct(detect, 50)), DetectP99ms: ms(pct(detect, 99)),
-		P50ms: ms(pct(lat, 50)), P90ms: ms(pct(lat, 90)), P99ms: ms(pct(lat, 99)), MaxMs: ms(lat[len(lat)-1]),
-		IdleSeconds: wall1.Sub(wall0).Seconds(), IntervalS: interval.Seconds(), IdlePasses: passes,
-		IdleCPUPercent: 100 * (cpu1 - cpu0).Seconds() / wall1.Sub(wall0).Seconds(),
-		RSSMB:          rssMB(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
-	}
+	res := measureIdle(d, idle, interval, kills, resources, lat, detect)
 	cancel()
 	if err := <-done; err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,20 +150,7 @@ resource "service" "web" {
 	if err := waitUntil(30*time.Second, settled); err != nil {
 		return fmt.Errorf("not settled before idle: %w", err)
 	}
-	runtime.GC()
-	passesBefore := d.Status().LastPass.ID
-	cpu0, wall0 := cpuTime(), time.Now()
-	time.Sleep(idle)
-	cpu1, wall1 := cpuTime(), time.Now()
-	passes := d.Status().LastPass.ID - passesBefore
-	res := result{
-		Kills: kills, Resources: resources,
-		DetectP50ms: ms(pct(detect, 50)), DetectP99ms: ms(pct(detect, 99)),
-		P50ms: ms(pct(lat, 50)), P90ms: ms(pct(lat, 90)), P99ms: ms(pct(lat, 99)), MaxMs: ms(lat[len(lat)-1]),
-		IdleSeconds: wall1.Sub(wall0).Seconds(), IntervalS: interval.Seconds(), IdlePasses: passes,
-		IdleCPUPercent: 100 * (cpu1 - cpu0).Seconds() / wall1.Sub(wall0).Seconds(),
-		RSSMB:          rssMB(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
-	}
+	res := measureIdle(d, idle, interval, kills, resources, lat, detect)
 	cancel()
 	if err := <-done; err != nil {
 		return err
