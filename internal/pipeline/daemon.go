@@ -695,11 +695,11 @@ func (p *DaemonPipeline) PatchArtifact(ctx context.Context, ap daemon.ArtifactPa
 	if err != nil {
 		return "", fmt.Errorf("patch bundle: %w", err)
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := state.WriteFileAtomic(filepath.Dir(path), filepath.Base(path), data); err != nil {
 		return "", fmt.Errorf("patch bundle: %w", err)
 	}
 	if _, err := forge.LoadBuilt(p.o.BuildDir(), al, p.o.policy()); err != nil {
-		if rerr := writeAtomic(path, old); rerr != nil {
+		if rerr := state.WriteFileAtomic(filepath.Dir(path), filepath.Base(path), old); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return "", fmt.Errorf("patched bundle rejected, old one restored: %w", err)
@@ -791,32 +791,6 @@ func (p *DaemonPipeline) patchRun(r *contract.Run, s *contract.Step, kind string
 	default:
 		return "", fmt.Errorf("%w: the bundle has no %s setting to change", daemon.ErrNoPatch, kind)
 	}
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// directory, fsynced, then renamed over path.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".bundle-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func argString(args map[string]any, k string) string {

@@ -255,7 +255,7 @@ func (s *Store) commit(data []byte) error {
 		}
 		s.backedUp = true
 	}
-	if err := writeAtomic(s.dir, StateFile, data); err != nil {
+	if err := WriteFileAtomic(s.dir, StateFile, data); err != nil {
 		return s.errored(data, err)
 	}
 	fi, err := os.Stat(path)
@@ -282,7 +282,7 @@ func (s *Store) backup() error {
 		if rerr != nil {
 			return rerr
 		}
-		if err := writeAtomic(s.dir, BackupFile, data); err != nil {
+		if err := WriteFileAtomic(s.dir, BackupFile, data); err != nil {
 			return err
 		}
 		return nil
@@ -309,9 +309,10 @@ func (s *Store) errored(data []byte, cause error) error {
 	return se
 }
 
-// writeAtomic writes data to dir/name: temp file in dir, fsync, close,
-// rename, fsync dir.
-func writeAtomic(dir, name string, data []byte) (err error) {
+// WriteFileAtomic writes data to dir/name (mode 0644) crash-safely: temp
+// file in dir, fsync, close, rename, fsync dir. A reader sees the old file
+// or the new one, never half, and after a crash the new one is complete.
+func WriteFileAtomic(dir, name string, data []byte) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return err
