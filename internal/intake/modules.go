@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/clockwork-iac/clockwork/internal/atomicfile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,43 +88,11 @@ func (l *loader) writeLockIfDirty() {
 	}
 	b, err := json.MarshalIndent(l.lock, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(l.lockPath(), append(b, '\n'))
+		err = atomicfile.Write(l.lockPath(), append(b, '\n'), 0o644)
 	}
 	if err != nil {
 		l.errorf(nil, "Cannot write lock file", "Writing %s: %v.", LockFileName, err)
 	}
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return fmt.Errorf("create temp file: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("chmod %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", tmp, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // UpdateLock resolves every git module of the configuration again (the pins

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clockwork-iac/clockwork/internal/atomicfile"
 	"io"
 	"log/slog"
 	"net"
@@ -695,11 +696,11 @@ func (p *DaemonPipeline) PatchArtifact(ctx context.Context, ap daemon.ArtifactPa
 	if err != nil {
 		return "", fmt.Errorf("patch bundle: %w", err)
 	}
-	if err := state.WriteFileAtomic(filepath.Dir(path), filepath.Base(path), data); err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return "", fmt.Errorf("patch bundle: %w", err)
 	}
 	if _, err := forge.LoadBuilt(p.o.BuildDir(), al, p.o.policy()); err != nil {
-		if rerr := state.WriteFileAtomic(filepath.Dir(path), filepath.Base(path), old); rerr != nil {
+		if rerr := atomicfile.Write(path, old, 0o644); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return "", fmt.Errorf("patched bundle rejected, old one restored: %w", err)

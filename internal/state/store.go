@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/clockwork-iac/clockwork/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -255,7 +256,7 @@ func (s *Store) commit(data []byte) error {
 		}
 		s.backedUp = true
 	}
-	if err := WriteFileAtomic(s.dir, StateFile, data); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.dir, StateFile), data, 0o644); err != nil {
 		return s.errored(data, err)
 	}
 	fi, err := os.Stat(path)
@@ -282,7 +283,7 @@ func (s *Store) backup() error {
 		if rerr != nil {
 			return rerr
 		}
-		if err := WriteFileAtomic(s.dir, BackupFile, data); err != nil {
+		if err := atomicfile.Write(filepath.Join(s.dir, BackupFile), data, 0o644); err != nil {
 			return err
 		}
 		return nil
@@ -307,53 +308,6 @@ func (s *Store) errored(data []byte, cause error) error {
 		_ = os.Remove(p)
 	}
 	return se
-}
-
-// WriteFileAtomic writes data to dir/name (mode 0644) crash-safely: temp
-// file in dir, fsync, close, rename, fsync dir. A reader sees the old file
-// or the new one, never half, and after a crash the new one is complete.
-func WriteFileAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
-	return nil
 }
 
 func idOf(fi fs.FileInfo) fileID {
